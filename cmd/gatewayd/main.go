@@ -1,0 +1,141 @@
+// Command gatewayd serves the messaging gateway: platform callbacks, the admin
+// API and the workers. `gatewayd -check` validates the configuration and exits.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/journeygate/gateway/channels/email"
+	"github.com/journeygate/gateway/channels/officialaccount"
+	"github.com/journeygate/gateway/channels/wecom"
+	"github.com/journeygate/gateway/configs"
+	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/gateway"
+)
+
+// configFiles collects repeated -config flags.
+type configFiles []string
+
+func (f *configFiles) String() string     { return strings.Join(*f, ",") }
+func (f *configFiles) Set(v string) error { *f = append(*f, v); return nil }
+
+func main() {
+	var files configFiles
+	flag.Var(&files, "config", "config file (repeatable; later files override earlier ones)")
+	check := flag.Bool("check", false, "validate the configuration, print every problem and exit")
+	flag.Parse()
+
+	cfg, err := configs.Load(files, os.LookupEnv)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if *check {
+		os.Exit(report(err))
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gatewayd: configuration problems:\n%v\n", err)
+		os.Exit(2)
+	}
+	if err := run(cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "gatewayd: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func report(err error) int {
+	if err == nil {
+		fmt.Println("configuration OK")
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "configuration problems:")
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintln(os.Stderr, "  - "+line)
+	}
+	return 1
+}
+
+func run(cfg configs.Config) error {
+	log, err := newLogger(cfg.Log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	rdb, err := connectRedis(ctx, cfg.Redis, log)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	store, err := contacts.NewStore(rdb, contacts.Options{TimelineMax: cfg.Contacts.TimelineMax, DedupTTL: cfg.Callbacks.DedupTTL})
+	if err != nil {
+		return err
+	}
+	tokens, err := email.NewTokens([]byte(cfg.Public.TrackingSecret), time.Now)
+	if err != nil {
+		return err
+	}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	deps := gateway.Deps{Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry}
+	if cfg.WeCom.CallbacksEnabled() {
+		if deps.WeCom, err = wecom.NewCallback(wecom.CallbackConfig{Token: cfg.WeCom.Token, EncodingAESKey: cfg.WeCom.AESKey, CorpID: cfg.WeCom.CorpID, MaxSkew: cfg.Callbacks.MaxSkew}); err != nil {
+			return err
+		}
+	}
+	if cfg.WeChat.CallbacksEnabled() {
+		if deps.OA, err = officialaccount.NewCallback(officialaccount.CallbackConfig{AppID: cfg.WeChat.AppID, Token: cfg.WeChat.Token, EncodingAESKey: cfg.WeChat.AESKey, MaxSkew: cfg.Callbacks.MaxSkew}); err != nil {
+			return err
+		}
+	}
+	gin.SetMode(gin.ReleaseMode)
+	srv, err := gateway.New(deps)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{
+		Addr:              cfg.HTTP.Addr,
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.ListenAndServe() }()
+	log.Info("gatewayd serving", zap.String("addr", cfg.HTTP.Addr), zap.Bool("wecom", deps.WeCom != nil), zap.Bool("officialaccount", deps.OA != nil))
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", zap.Duration("grace", cfg.HTTP.ShutdownTimeout))
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

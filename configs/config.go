@@ -1,0 +1,157 @@
+// Package configs holds the gateway's typed configuration and the shipped YAML
+// files (gateway.yaml, dialog scripts, seed templates, scoring rules) that make
+// a working demo out of the box.
+package configs
+
+import (
+	"time"
+)
+
+// Config is everything gatewayd reads at start. Files fill it first, then the
+// contract's environment variables override single values, so operators can
+// keep secrets out of files.
+type Config struct {
+	HTTP      HTTP      `yaml:"http"`
+	Redis     Redis     `yaml:"redis"`
+	Admin     Admin     `yaml:"admin"`
+	Public    Public    `yaml:"public"`
+	Callbacks Callbacks `yaml:"callbacks"`
+	Contacts  Contacts  `yaml:"contacts"`
+	WeCom     WeCom     `yaml:"wecom"`
+	WeChat    WeChat    `yaml:"wechat"`
+	Aliyun    Aliyun    `yaml:"aliyun"`
+	SMTP      SMTP      `yaml:"smtp"`
+	Email     Email     `yaml:"email"`
+	Outreach  Outreach  `yaml:"outreach"`
+	Dialogs   Dialogs   `yaml:"dialogs"`
+	Log       Log       `yaml:"log"`
+}
+
+type HTTP struct {
+	Addr            string        `yaml:"addr"`
+	BodyLimit       int64         `yaml:"body_limit"`
+	ReadTimeout     time.Duration `yaml:"read_timeout"`
+	WriteTimeout    time.Duration `yaml:"write_timeout"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+type Redis struct {
+	URL          string   `yaml:"url"`
+	ClusterAddrs []string `yaml:"cluster_addrs"`
+	PoolSize     int      `yaml:"pool_size"`
+	// RequirePersistence refuses to start when neither AOF nor RDB is on,
+	// instead of only warning.
+	RequirePersistence bool `yaml:"require_persistence"`
+}
+
+type Admin struct {
+	Token string `yaml:"token"`
+}
+
+type Public struct {
+	BaseURL        string `yaml:"base_url"`
+	TrackingSecret string `yaml:"tracking_secret"`
+}
+
+type Callbacks struct {
+	MaxSkew  time.Duration `yaml:"max_skew"`
+	DedupTTL time.Duration `yaml:"dedup_ttl"`
+}
+
+type Contacts struct {
+	TimelineMax int `yaml:"timeline_max"`
+}
+
+type WeCom struct {
+	CorpID  string `yaml:"corp_id"`
+	AgentID string `yaml:"agent_id"`
+	Secret  string `yaml:"secret"`
+	Token   string `yaml:"token"`
+	AESKey  string `yaml:"aes_key"`
+	APIBase string `yaml:"api_base"`
+}
+
+// CallbacksEnabled reports whether the callback route can verify requests.
+func (w WeCom) CallbacksEnabled() bool { return w.Token != "" || w.AESKey != "" }
+
+type WeChat struct {
+	AppID     string `yaml:"app_id"`
+	AppSecret string `yaml:"app_secret"`
+	Token     string `yaml:"token"`
+	AESKey    string `yaml:"aes_key"`
+	APIBase   string `yaml:"api_base"`
+}
+
+// CallbacksEnabled reports whether the callback route can verify requests.
+func (w WeChat) CallbacksEnabled() bool { return w.Token != "" }
+
+type Aliyun struct {
+	AccessKeyID     string `yaml:"access_key_id"`
+	AccessKeySecret string `yaml:"access_key_secret"`
+	SMSSignName     string `yaml:"sms_sign_name"`
+	SMSEndpoint     string `yaml:"sms_endpoint"`
+	// CallbackToken, when set, must arrive as ?token= on the SMS push URLs;
+	// Aliyun's HTTP push carries no signature of its own.
+	CallbackToken string `yaml:"callback_token"`
+}
+
+type SMTP struct {
+	Addr     string `yaml:"addr"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	From     string `yaml:"from"`
+}
+
+type Email struct {
+	// WebhookToken authenticates /callbacks/email/bounce (Bearer or ?token=).
+	WebhookToken string `yaml:"webhook_token"`
+}
+
+type Outreach struct {
+	Caps       []Cap        `yaml:"caps"`
+	QuietHours []QuietHours `yaml:"quiet_hours"`
+}
+
+// Cap is one frequency-cap rule; see CONTRACT.md for the shape.
+type Cap struct {
+	Name    string        `yaml:"name"`
+	Purpose string        `yaml:"purpose"`
+	Channel string        `yaml:"channel"`
+	Max     int           `yaml:"max"`
+	Window  time.Duration `yaml:"window"`
+}
+
+type QuietHours struct {
+	Channels []string `yaml:"channels"`
+	Start    string   `yaml:"start"`
+	End      string   `yaml:"end"`
+	Timezone string   `yaml:"timezone"`
+}
+
+type Dialogs struct {
+	Dir string `yaml:"dir"`
+}
+
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Default is the configuration before any file or variable is read.
+func Default() Config {
+	return Config{
+		HTTP: HTTP{
+			Addr:            "127.0.0.1:8080",
+			BodyLimit:       1 << 20,
+			ReadTimeout:     10 * time.Second,
+			WriteTimeout:    15 * time.Second,
+			ShutdownTimeout: 15 * time.Second,
+		},
+		Redis:     Redis{URL: "redis://127.0.0.1:6379/0"},
+		Public:    Public{BaseURL: "http://127.0.0.1:8080"},
+		Callbacks: Callbacks{MaxSkew: 5 * time.Minute, DedupTTL: 72 * time.Hour},
+		Contacts:  Contacts{TimelineMax: 200},
+		Dialogs:   Dialogs{Dir: "configs/dialogs"},
+		Log:       Log{Level: "info", Format: "json"},
+	}
+}

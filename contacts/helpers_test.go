@@ -1,0 +1,122 @@
+package contacts
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/journeygate/gateway/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+// clock is a settable time source for Options.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock {
+	return &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	return c.t
+}
+
+type fixture struct {
+	store *Store
+	rdb   *redis.Client
+	clock *clock
+	ctx   context.Context
+}
+
+func newFixture(t testing.TB, opt Options) *fixture {
+	t.Helper()
+	rdb := redistest.Client(t)
+	clk := newClock()
+	if opt.Now == nil {
+		opt.Now = clk.Now
+	}
+	s, err := NewStore(rdb, opt)
+	if err != nil {
+		t.Fatalf("NewStore: %v", err)
+	}
+	return &fixture{store: s, rdb: rdb, clock: clk, ctx: redistest.Ctx(t)}
+}
+
+func (f *fixture) apply(t testing.TB, ch Change) Result {
+	t.Helper()
+	r, err := f.store.Apply(f.ctx, ch)
+	if err != nil {
+		t.Fatalf("Apply(%+v): %v", ch, err)
+	}
+	return r
+}
+
+func (f *fixture) get(t testing.TB, id string) *Contact {
+	t.Helper()
+	c, err := f.store.Get(f.ctx, id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	return c
+}
+
+func (f *fixture) timeline(t testing.TB, id string) []Entry {
+	t.Helper()
+	e, err := f.store.Timeline(f.ctx, id, 0)
+	if err != nil {
+		t.Fatalf("Timeline(%s): %v", id, err)
+	}
+	return e
+}
+
+func (f *fixture) withTag(t testing.TB, tag string) []string {
+	t.Helper()
+	ids, err := f.store.WithTag(f.ctx, tag)
+	if err != nil {
+		t.Fatalf("WithTag(%s): %v", tag, err)
+	}
+	return ids
+}
+
+// dump returns every key and its contents, to prove that nothing changed.
+func (f *fixture) dump(t testing.TB) map[string]string {
+	t.Helper()
+	keys, err := f.rdb.Keys(f.ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, k := range keys {
+		b, err := f.rdb.Dump(f.ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = b
+	}
+	return out
+}
+
+func phone(v string) Identity  { return Identity{KindPhone, v} }
+func email(v string) Identity  { return Identity{KindEmail, v} }
+func openid(v string) Identity { return Identity{KindOpenID, v} }
+
+// defaultConsent is Get's consent map for a contact with none recorded.
+func consent(kv ...string) map[string]string {
+	m := map[string]string{"wecom": "unknown", "officialaccount": "unknown", "sms": "unknown", "email": "unknown"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}

@@ -1,0 +1,41 @@
+package contacts
+
+// Every key of one contact carries the hash tag {c:<id>}, so a script over
+// them stays in one Cluster slot. The tag index lives outside contact slots.
+
+// contactKeys names the keys of one contact.
+type contactKeys struct {
+	hash string // {c:ID}:h        stage, score, consent:<ch>, f:<field>, ...
+	tags string // {c:ID}:tags     set of tags
+	ids  string // {c:ID}:ids      set of "kind:value"
+	tl   string // {c:ID}:tl       timeline, newest first
+	link string // {c:ID}:link     id this contact was merged into
+	evs  string // {c:ID}:evs      event id -> expiry (ms), moved along on merges
+	tagv string // {c:ID}:tagv     tag -> version of its last change (see tagindex.go)
+	tagp string // {c:ID}:tagp     tags whose index entry is not confirmed yet
+}
+
+func keysFor(id string) contactKeys {
+	p := "{c:" + id + "}"
+	return contactKeys{
+		hash: p + ":h",
+		tags: p + ":tags",
+		ids:  p + ":ids",
+		tl:   p + ":tl",
+		link: p + ":link",
+		evs:  p + ":evs",
+		tagv: p + ":tagv",
+		tagp: p + ":tagp",
+	}
+}
+
+// eventKey is the de-dup key of one event at one contact.
+func eventKey(id, event string) string { return "{c:" + id + "}:ev:" + event }
+
+// tagIndexKey is the set of ids of the contacts carrying tag.
+func tagIndexKey(tag string) string { return "tag:" + tag }
+
+// list returns the keys in the order the scripts take them.
+func (k contactKeys) list() []string {
+	return []string{k.hash, k.tags, k.ids, k.tl, k.link, k.evs, k.tagv, k.tagp}
+}

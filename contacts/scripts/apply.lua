@@ -1,0 +1,185 @@
+-- apply.lua: applies one Change to one contact in one atomic step. It is the
+-- hot path: a callback's whole effect on a contact is this one EVALSHA.
+--
+-- KEYS (all in the slot {c:ID}):
+--   1 {c:ID}:h        contact hash
+--   2 {c:ID}:tags     tag set
+--   3 {c:ID}:ids      identity set ("kind:value")
+--   4 {c:ID}:tl       timeline list, newest first
+--   5 {c:ID}:link     id this contact was merged into
+--   6 {c:ID}:evs      sorted set event id -> expiry (ms), carried along on merges
+--   7 {c:ID}:tagv     hash tag -> version of the tag's last change
+--   8 {c:ID}:tagp     hash tag -> lease expiry (ms) of the writer updating its
+--                     tag index entry (see tagindex.go)
+--   9 {c:ID}:ev:<id>  de-dup key of the event (any key of the slot when ARGV[1] is "")
+--
+-- ARGV:
+--   1 event id ("" = no de-duplication)   2 de-dup TTL (ms)
+--   3 now (unix ms)                        4 at (unix ms): created_at / last_seen
+--   5 touch ("1" or "0")                   6 owner ("" = keep)
+--   7 name ("" = keep)                     8 stage ("" = keep)
+--   9 activity ("" = keep)                10 score delta
+--  11 tz ("" = keep)                      12 timeline max length
+--  13 timeline entry JSON ("" = none)   14 tag index lease (ms)
+--  then six groups, each a count n followed by its items:
+--   identities   n x 1: "kind:value"
+--   fields       n x 2: name, value ("" deletes the field)
+--   add tags     n x 1
+--   remove tags  n x 1
+--   consent      n x 4: channel, status, source, timeline entry JSON
+--   unreachable  n x 1: channel
+--
+-- Returns {status, target, created, score, added tags, removed tags, version,
+--          owned tags, stale}:
+--   status "ok"       applied; created is 1 when this call made the contact
+--   status "dup"      the event id was seen before: nothing changed
+--   status "redirect" the contact was merged into target: nothing changed
+--                     (stale may still be set: its index entries to remove)
+--   version is the contact's change counter after the call, and the version
+--   of every changed tag; owned are the changed tags whose index entry this
+--   caller must write (the others have a live writer already); stale counts
+--   tags whose index writer's lease ran out (a crash): the caller repairs them.
+
+local h, tags, ids, tl, link, evs, tagv, tagp, evkey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+
+local now = tonumber(ARGV[3])
+local lease = tonumber(ARGV[14])
+
+-- Tags whose index writer's lease ran out.
+local function stale()
+  local n = 0
+  local held = redis.call('HGETALL', tagp)
+  for k = 2, #held, 2 do
+    if tonumber(held[k]) <= now then n = n + 1 end
+  end
+  return n
+end
+
+local target = redis.call('GET', link)
+if target then
+  return {'redirect', target, 0, 0, {}, {}, 0, {}, stale()}
+end
+
+local event = ARGV[1]
+
+if event ~= '' and redis.call('EXISTS', evkey) == 1 then
+  local score = redis.call('HGET', h, 'score') or '0'
+  return {'dup', '', 0, tonumber(score), {}, {}, 0, {}, stale()}
+end
+
+local at = ARGV[4]
+local created = 0
+if redis.call('HSETNX', h, 'created_at', at) == 1 then
+  created = 1
+  redis.call('HSET', h, 'stage', 'prospect', 'activity', 'active', 'score', '0')
+end
+
+if ARGV[5] == '1' then
+  local seen = redis.call('HGET', h, 'last_seen')
+  if not seen or tonumber(seen) < tonumber(at) then
+    redis.call('HSET', h, 'last_seen', at)
+  end
+  redis.call('HSET', h, 'activity', 'active')
+end
+if ARGV[6] ~= '' then redis.call('HSET', h, 'owner', ARGV[6]) end
+if ARGV[7] ~= '' then redis.call('HSET', h, 'name', ARGV[7]) end
+if ARGV[8] ~= '' then redis.call('HSET', h, 'stage', ARGV[8]) end
+if ARGV[9] ~= '' then redis.call('HSET', h, 'activity', ARGV[9]) end
+if ARGV[11] ~= '' then redis.call('HSET', h, 'tz', ARGV[11]) end
+
+local score
+if ARGV[10] ~= '0' then
+  score = redis.call('HINCRBY', h, 'score', ARGV[10])
+else
+  score = tonumber(redis.call('HGET', h, 'score') or '0')
+end
+
+local version = redis.call('HINCRBY', h, 'v', 1)
+
+local tlmax = tonumber(ARGV[12])
+local pushed = false
+if ARGV[13] ~= '' then
+  redis.call('LPUSH', tl, ARGV[13])
+  pushed = true
+end
+
+local owned = {}
+-- Records a tag change and takes the duty to update its index entry unless
+-- a live writer has it (that writer will see the new version).
+local function claim(tag)
+  redis.call('HSET', tagv, tag, version)
+  if tonumber(redis.call('HGET', tagp, tag) or '0') <= now then
+    redis.call('HSET', tagp, tag, string.format('%d', now + lease))
+    owned[#owned + 1] = tag
+  end
+end
+
+local i = 15
+local n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  redis.call('SADD', ids, ARGV[i]); i = i + 1
+end
+
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local name, value = ARGV[i], ARGV[i + 1]; i = i + 2
+  if value == '' then
+    redis.call('HDEL', h, 'f:' .. name)
+  else
+    redis.call('HSET', h, 'f:' .. name, value)
+  end
+end
+
+local added, removed = {}, {}
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local tag = ARGV[i]; i = i + 1
+  if redis.call('SADD', tags, tag) == 1 then
+    added[#added + 1] = tag
+    claim(tag)
+  end
+end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local tag = ARGV[i]; i = i + 1
+  if redis.call('SREM', tags, tag) == 1 then
+    removed[#removed + 1] = tag
+    claim(tag)
+  end
+end
+
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local channel, status, source, entry = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]; i = i + 4
+  local cur = redis.call('HGET', h, 'consent:' .. channel) or 'unknown'
+  local cursrc = redis.call('HGET', h, 'consent_source:' .. channel) or ''
+  if cur ~= status or cursrc ~= source then
+    redis.call('HSET', h, 'consent:' .. channel, status)
+    if source ~= '' then
+      redis.call('HSET', h, 'consent_source:' .. channel, source)
+    else
+      redis.call('HDEL', h, 'consent_source:' .. channel)
+    end
+    redis.call('LPUSH', tl, entry)
+    pushed = true
+  end
+end
+
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  redis.call('HSET', h, 'unreachable:' .. ARGV[i], at); i = i + 1
+end
+
+if pushed then
+  redis.call('LTRIM', tl, 0, tlmax - 1)
+end
+
+if event ~= '' then
+  local ttl = tonumber(ARGV[2])
+  redis.call('SET', evkey, '1', 'PX', ttl)
+  redis.call('ZADD', evs, string.format('%d', now + ttl), event)
+  redis.call('ZREMRANGEBYSCORE', evs, '-inf', ARGV[3])
+end
+
+return {'ok', '', created, score, added, removed, version, owned, stale()}

@@ -1,0 +1,45 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/journeygate/gateway/channels"
+)
+
+const oaOff = "official-account callbacks are off: set WECHAT_TOKEN and WECHAT_APP_ID (and WECHAT_AES_KEY for safe mode)"
+
+func (s *Server) oaVerify(c *gin.Context) {
+	if s.oa == nil {
+		fail(c, newError(KindChannelOff, oaOff))
+		return
+	}
+	echo, err := s.oa.VerifyURL(c.Request.URL.Query())
+	if err != nil {
+		s.rejectCallback(c, channels.OfficialAccount, err)
+		return
+	}
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(echo))
+}
+
+// oaEvent takes a plain or safe-mode message. It answers "success" (WeChat's
+// "no reply") rather than an empty encrypted reply, which WeChat would show
+// the follower as an error.
+func (s *Server) oaEvent(c *gin.Context) {
+	if s.oa == nil {
+		fail(c, newError(KindChannelOff, oaOff))
+		return
+	}
+	withBody(c, func(body []byte) {
+		in, err := s.oa.Decode(c.Request.URL.Query(), body)
+		if err != nil {
+			s.rejectCallback(c, channels.OfficialAccount, err)
+			return
+		}
+		if !s.apply(c, in.Event) {
+			return
+		}
+		c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("success"))
+	})
+}

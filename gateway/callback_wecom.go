@@ -1,0 +1,61 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/journeygate/gateway/channels"
+)
+
+// wecomVerify answers WeCom's URL check with the decrypted echostr as plain text.
+func (s *Server) wecomVerify(c *gin.Context) {
+	if s.wecom == nil {
+		fail(c, newError(KindChannelOff, "WeCom callbacks are off: set WECOM_TOKEN, WECOM_AES_KEY and WECOM_CORP_ID"))
+		return
+	}
+	echo, err := s.wecom.VerifyURL(c.Query("msg_signature"), c.Query("timestamp"), c.Query("nonce"), c.Query("echostr"))
+	if err != nil {
+		s.rejectCallback(c, channels.WeCom, err)
+		return
+	}
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", echo)
+}
+
+// wecomEvent takes one encrypted callback. WeCom wants an answer within 5 s
+// and retries otherwise, so only the fast Redis write happens here.
+func (s *Server) wecomEvent(c *gin.Context) {
+	if s.wecom == nil {
+		fail(c, newError(KindChannelOff, "WeCom callbacks are off: set WECOM_TOKEN, WECOM_AES_KEY and WECOM_CORP_ID"))
+		return
+	}
+	withBody(c, func(body []byte) {
+		ev, err := s.wecom.Decode(c.Query("msg_signature"), c.Query("timestamp"), c.Query("nonce"), body)
+		if err != nil {
+			s.rejectCallback(c, channels.WeCom, err)
+			return
+		}
+		if !s.apply(c, ev) {
+			return
+		}
+		c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("success"))
+	})
+}
+
+// rejectCallback counts and renders a callback that failed verification or decoding.
+func (s *Server) rejectCallback(c *gin.Context, source channels.Channel, err error) {
+	s.metrics.callbacks.WithLabelValues(string(source), outcomeRejected).Inc()
+	fail(c, err)
+}
+
+// apply ingests one event and counts the outcome; on a storage failure it
+// renders the error (5xx, so the platform retries) and returns false.
+func (s *Server) apply(c *gin.Context, ev channels.Event) bool {
+	outcome, err := s.ingest(c.Request.Context(), ev)
+	s.metrics.callbacks.WithLabelValues(string(ev.Source), outcome).Inc()
+	if err != nil {
+		fail(c, err)
+		return false
+	}
+	return true
+}

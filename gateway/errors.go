@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/journeygate/gateway/channels"
+	"github.com/journeygate/gateway/channels/email"
+	"github.com/journeygate/gateway/channels/officialaccount"
+	"github.com/journeygate/gateway/channels/sms"
+	"github.com/journeygate/gateway/channels/wecom"
+	"github.com/journeygate/gateway/contacts"
+)
+
+// Kind is one entry of the error catalogue: a stable number clients switch on,
+// the HTTP status, and a hint that says how to fix the request. The numbers
+// never change meaning; new kinds get new numbers.
+type Kind struct {
+	Code   int
+	Status int
+	Name   string
+	Hint   string
+}
+
+// The catalogue. README.md lists it; TestCatalogueIsDocumented keeps the two in step.
+var (
+	KindInvalidJSON   = Kind{1001, http.StatusBadRequest, "invalid_json", "send a JSON body that matches the route's documented shape"}
+	KindBodyTooLarge  = Kind{1002, http.StatusRequestEntityTooLarge, "body_too_large", "send a smaller body (http.body_limit)"}
+	KindInvalidField  = Kind{1003, http.StatusBadRequest, "invalid_field", "fix the named field"}
+	KindUnauthorized  = Kind{1101, http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <token>"}
+	KindForbidden     = Kind{1102, http.StatusForbidden, "forbidden", "use a token whose role has this right"}
+	KindRouteNotFound = Kind{1201, http.StatusNotFound, "route_not_found", "check the path against the README's route list"}
+	KindMethod        = Kind{1202, http.StatusMethodNotAllowed, "method_not_allowed", "use a method the route accepts"}
+
+	KindSignature    = Kind{2001, http.StatusUnauthorized, "bad_signature", "the signature does not match: check the callback token configured on the platform and here"}
+	KindStale        = Kind{2002, http.StatusUnauthorized, "stale_timestamp", "the timestamp is missing or too far from now: check the sender's clock (callbacks.max_skew)"}
+	KindDecrypt      = Kind{2003, http.StatusBadRequest, "decrypt_failed", "the payload does not decrypt: check the EncodingAESKey and the corp or app id"}
+	KindMalformed    = Kind{2004, http.StatusBadRequest, "malformed_payload", "the payload does not parse: send the platform's documented format"}
+	KindUnsupported  = Kind{2005, http.StatusUnprocessableEntity, "unsupported_event", "this message or event type is not handled"}
+	KindChannelOff   = Kind{2006, http.StatusNotFound, "channel_not_configured", "configure this channel's credentials to enable its callbacks"}
+	KindBadLinkToken = Kind{2101, http.StatusNotFound, "bad_link_token", "the link is damaged or was not issued by this gateway"}
+	KindLinkExpired  = Kind{2102, http.StatusGone, "link_expired", "the link has expired"}
+	KindNotFound     = Kind{3001, http.StatusNotFound, "not_found", "check the id; look contacts up with /api/v1/contacts/lookup"}
+	KindUnavailable  = Kind{5001, http.StatusServiceUnavailable, "storage_unavailable", "Redis did not answer; retry later"}
+	KindInternal     = Kind{5000, http.StatusInternalServerError, "internal", "an unexpected error; report the request id"}
+	catalogue        = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnavailable, KindInternal}
+)
+
+// Error is a failure the middleware renders as {"code", "error"}.
+type Error struct {
+	Kind Kind
+	Msg  string // what exactly is wrong; the kind's hint is appended
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Msg == "" {
+		return e.Kind.Hint
+	}
+	return e.Msg + ": " + e.Kind.Hint
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func newError(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}
+}
+
+// sentinelKinds maps domain sentinels to catalogue kinds, so domain packages
+// stay free of HTTP and the mapping lives in one place.
+var sentinelKinds = []struct {
+	err  error
+	kind Kind
+}{
+	{wecom.ErrSignature, KindSignature},
+	{officialaccount.ErrSignature, KindSignature},
+	{wecom.ErrStale, KindStale},
+	{officialaccount.ErrStale, KindStale},
+	{wecom.ErrDecrypt, KindDecrypt},
+	{officialaccount.ErrDecrypt, KindDecrypt},
+	{wecom.ErrMalformed, KindMalformed},
+	{officialaccount.ErrMalformed, KindMalformed},
+	{sms.ErrMalformed, KindMalformed},
+	{email.ErrMalformed, KindMalformed},
+	{channels.ErrBadXML, KindMalformed},
+	{wecom.ErrUnsupported, KindUnsupported},
+	{officialaccount.ErrBadReply, KindInternal},
+	{officialaccount.ErrUnsupported, KindUnsupported},
+	{sms.ErrBadPhone, KindInvalidField},
+	{email.ErrBadToken, KindBadLinkToken},
+	{email.ErrExpired, KindLinkExpired},
+	{email.ErrBadClaim, KindInvalidField},
+	{contacts.ErrNotFound, KindNotFound},
+	{contacts.ErrInvalid, KindInvalidField},
+}
+
+// classify turns any error into a catalogue kind and the message to show.
+func classify(err error) (Kind, string) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind, e.Error()
+	}
+	var maxBytes *http.MaxBytesError
+	if errors.As(err, &maxBytes) {
+		return KindBodyTooLarge, fmt.Sprintf("body is larger than %d bytes: %s", maxBytes.Limit, KindBodyTooLarge.Hint)
+	}
+	for _, s := range sentinelKinds {
+		if errors.Is(err, s.err) {
+			return s.kind, err.Error()
+		}
+	}
+	if isRedisDown(err) {
+		return KindUnavailable, KindUnavailable.Hint
+	}
+	return KindInternal, KindInternal.Hint
+}
+
+func isRedisDown(err error) bool {
+	if errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) {
+		return true
+	}
+	var netErr interface{ Timeout() bool }
+	return errors.As(err, &netErr) || errors.Is(err, errStorage)
+}
+
+// errStorage marks a failed Redis call whose cause is not a network error.
+var errStorage = errors.New("storage")
+
+// fail records err for the error middleware and stops the chain.
+func fail(c *gin.Context, err error) {
+	_ = c.Error(err)
+	c.Abort()
+}
+
+// renderErrors is the one place errors become responses: it renders the last
+// error as {"code", "error"}, logs it with the request id, and counts it.
+func (s *Server) renderErrors(c *gin.Context) {
+	c.Next()
+	if len(c.Errors) == 0 {
+		return
+	}
+	err := c.Errors.Last().Err
+	kind, msg := classify(err)
+	s.metrics.errors.WithLabelValues(kind.Name).Inc()
+	fields := []zap.Field{zap.String("request_id", requestID(c)), zap.Int("code", kind.Code), zap.Error(err)}
+	if kind.Status >= 500 {
+		s.log.Error("request failed", fields...)
+	} else {
+		s.log.Info("request rejected", fields...)
+	}
+	if c.Writer.Written() {
+		return
+	}
+	c.JSON(kind.Status, gin.H{"code": kind.Code, "error": msg})
+}

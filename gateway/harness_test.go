@@ -1,0 +1,198 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/journeygate/gateway/channels/email"
+	"github.com/journeygate/gateway/channels/officialaccount"
+	"github.com/journeygate/gateway/channels/wecom"
+	"github.com/journeygate/gateway/configs"
+	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/internal/redistest"
+)
+
+// Tencent's published WeCom test vector doubles as our test app.
+const (
+	vecToken  = "QDG6eK"
+	vecAESKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+	vecCorpID = "wx5823bf96d3bd56c7"
+
+	oaAppID  = "wxoatest000000001"
+	oaToken  = "oatoken"
+	oaAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+	adminToken   = "test-admin-token-0123456789"
+	webhookToken = "test-webhook-token"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+type harness struct {
+	t       *testing.T
+	srv     *Server
+	rdb     *redis.Client
+	clock   *clock
+	wecom   *wecom.Callback
+	oa      *officialaccount.Callback
+	tokens  *email.Tokens
+	store   *contacts.Store
+	baseURL string
+}
+
+func newHarness(t *testing.T, edit ...func(*configs.Config)) *harness {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	rdb := redistest.Client(t)
+	clk := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	cfg := configs.Default()
+	cfg.Admin.Token = adminToken
+	cfg.Public.TrackingSecret = "test-tracking-secret-0123456789"
+	cfg.Email.WebhookToken = webhookToken
+	for _, e := range edit {
+		e(&cfg)
+	}
+	store, err := contacts.NewStore(rdb, contacts.Options{Now: clk.Now, TimelineMax: cfg.Contacts.TimelineMax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc, err := wecom.NewCallback(wecom.CallbackConfig{Token: vecToken, EncodingAESKey: vecAESKey, CorpID: vecCorpID, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oa, err := officialaccount.NewCallback(officialaccount.CallbackConfig{AppID: oaAppID, Token: oaToken, EncodingAESKey: oaAESKey, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := email.NewTokens([]byte(cfg.Public.TrackingSecret), clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Deps{Config: cfg, Redis: rdb, Contacts: store, WeCom: wc, OA: oa, Tokens: tokens, Registry: prometheus.NewRegistry(), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, srv: srv, rdb: rdb, clock: clk, wecom: wc, oa: oa, tokens: tokens, store: store}
+}
+
+type response struct {
+	Status int
+	Body   string
+	Header http.Header
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+		t.Fatalf("response is not JSON (%v): %s", err, r.Body)
+	}
+	return m
+}
+
+// code returns the catalogue code of an error response.
+func (r response) code(t *testing.T) int {
+	t.Helper()
+	c, ok := r.json(t)["code"].(float64)
+	if !ok {
+		t.Fatalf("error body has no code: %s", r.Body)
+	}
+	return int(c)
+}
+
+func (h *harness) do(method, target string, body io.Reader, header ...string) response {
+	h.t.Helper()
+	req := httptest.NewRequest(method, target, body)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.srv.Handler().ServeHTTP(rec, req)
+	return response{Status: rec.Code, Body: rec.Body.String(), Header: rec.Header()}
+}
+
+func (h *harness) api(method, path, body string) response {
+	h.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	return h.do(method, path, r, "Authorization", "Bearer "+adminToken, "Content-Type", "application/json")
+}
+
+// wecomPost seals plaintext XML as WeCom would and posts it.
+func (h *harness) wecomPost(plain string) response {
+	h.t.Helper()
+	ts := fmtUnix(h.clock.Now())
+	body, sig, err := h.wecom.Seal([]byte(plain), ts, "nonce123")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	q := url.Values{"msg_signature": {sig}, "timestamp": {ts}, "nonce": {"nonce123"}}
+	return h.do(http.MethodPost, "/callbacks/wecom?"+q.Encode(), bytes.NewReader(body))
+}
+
+// oaPost seals plaintext XML in safe mode and posts it.
+func (h *harness) oaPost(plain string) response {
+	h.t.Helper()
+	body, q, err := h.oa.Seal([]byte(plain), fmtUnix(h.clock.Now()), "n0nce")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return h.do(http.MethodPost, "/callbacks/officialaccount?"+q.Encode(), bytes.NewReader(body))
+}
+
+func fmtUnix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
+
+func (h *harness) contact(channel, id string) map[string]any {
+	h.t.Helper()
+	r := h.api(http.MethodGet, "/api/v1/contacts/lookup?channel="+channel+"&id="+url.QueryEscape(id), "")
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("lookup %s %s: %d %s", channel, id, r.Status, r.Body)
+	}
+	return r.json(h.t)
+}
+
+func (h *harness) dbsize() int64 {
+	h.t.Helper()
+	n, err := h.rdb.DBSize(context.Background()).Result()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+func (h *harness) timeline(id string) []map[string]any {
+	h.t.Helper()
+	r := h.api(http.MethodGet, "/api/v1/contacts/"+id+"/timeline", "")
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("timeline: %d %s", r.Status, r.Body)
+	}
+	var body struct {
+		Entries []map[string]any `json:"entries"`
+	}
+	if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+		h.t.Fatal(err)
+	}
+	return body.Entries
+}

@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/journeygate/gateway/channels"
+	"github.com/journeygate/gateway/contacts"
+)
+
+// Outcomes of one inbound event, as counted in gateway_callbacks_total.
+const (
+	outcomeApplied   = "applied"
+	outcomeDuplicate = "duplicate"
+	outcomeRejected  = "rejected"
+	outcomeFailed    = "failed"
+)
+
+// ingest applies one decoded event exactly once: to the customer's contact
+// when it names one, else to the inbox of member and platform events.
+func (s *Server) ingest(ctx context.Context, ev channels.Event) (string, error) {
+	if len(ev.Contact) == 0 {
+		dup, err := s.inbox.record(ctx, ev)
+		return outcomeOf(dup, err)
+	}
+	res, err := s.contacts.Apply(ctx, changeFor(ev))
+	return outcomeOf(res.Duplicate, err)
+}
+
+func outcomeOf(duplicate bool, err error) (string, error) {
+	switch {
+	case err != nil:
+		return outcomeFailed, err
+	case duplicate:
+		return outcomeDuplicate, nil
+	}
+	return outcomeApplied, nil
+}
+
+// changeFor is the one place that says what each kind of event means for a
+// contact: consent, ownership, activity and the timeline entry.
+func changeFor(ev channels.Event) contacts.Change {
+	ch := contacts.Change{
+		EventID:    ev.ID,
+		Identities: make([]contacts.Identity, len(ev.Contact)),
+		At:         ev.At,
+		Timeline:   &contacts.Entry{At: ev.At, Type: ev.Type, Source: string(ev.Source), Text: ev.Text, Props: ev.Props},
+	}
+	for i, id := range ev.Contact {
+		ch.Identities[i] = contacts.Identity{Kind: string(id.Kind), Value: id.Value}
+	}
+	consent := func(c channels.Channel, status, source string) {
+		ch.Consent = append(ch.Consent, contacts.ConsentChange{Channel: string(c), Status: status, Source: source})
+	}
+	switch ev.Type {
+	case channels.TypeMessage, channels.TypeScan, channels.TypeMenuClick, channels.TypeMenuView,
+		channels.TypeSMSReply, channels.TypeEmailClick, channels.TypeContactEdited:
+		ch.Touch = true
+	case channels.TypeSubscribe:
+		ch.Touch = true
+		consent(channels.OfficialAccount, "opted_in", withScene("followed the official account", ev.Props["scene"]))
+	case channels.TypeUnsubscribe:
+		ch.Activity = "churned"
+		consent(channels.OfficialAccount, "opted_out", "unfollowed the official account")
+	case channels.TypeContactAdded, channels.TypeContactHalfAdded:
+		ch.Touch = true
+		ch.Owner = ev.Member
+		consent(channels.WeCom, "opted_in", withScene("added WeCom contact "+ev.Member, ev.Props["state"]))
+	case channels.TypeContactDeleted:
+		consent(channels.WeCom, "opted_out", "WeCom contact "+ev.Member+" removed the customer")
+	case channels.TypeContactLeft:
+		ch.Activity = "churned"
+		consent(channels.WeCom, "opted_out", "the customer removed WeCom contact "+ev.Member)
+	case channels.TypeEmailUnsubscribe:
+		consent(channels.Email, "opted_out", "unsubscribe link in email "+ev.Props["message_id"])
+	case channels.TypeEmailComplaint:
+		consent(channels.Email, "opted_out", "spam complaint on email "+ev.Props["message_id"])
+	case channels.TypeEmailBounce:
+		if ev.Props["bounce"] == "hard" {
+			ch.Unreachable = []string{string(channels.Email)}
+		}
+	}
+	if ev.Type == channels.TypeSMSReply && ev.Props["unsubscribe"] == "true" {
+		consent(channels.SMS, "opted_out", fmt.Sprintf("replied %q by SMS", ev.Text))
+	}
+	return ch
+}
+
+func withScene(what, scene string) string {
+	if scene == "" {
+		return what
+	}
+	return what + " (scene " + scene + ")"
+}

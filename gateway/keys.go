@@ -1,0 +1,8 @@
+package gateway
+
+// Keys of the inbox: events that name no customer (member messages to the app,
+// WeCom tag changes, 微信客服 pull signals), kept in one stream for the workers
+// that act on them. Both keys share a hash tag so one script touches both.
+const inboxStreamKey = "{inbox}:events"
+
+func inboxSeenKey(eventID string) string { return "{inbox}:seen:" + eventID }

@@ -1,0 +1,33 @@
+package gateway
+
+import "github.com/gin-gonic/gin"
+
+// routes is the whole HTTP surface, one line a route, its guard visible:
+// "signed" routes verify the platform's signature in the handler, "token"
+// routes carry an HMAC-signed link token, "secret" routes a shared webhook
+// secret, and the API routes name the roles they admit.
+func (s *Server) routes(r *gin.Engine) {
+	r.GET("/healthz", s.healthz)          // public
+	r.GET("/readyz", s.readyz)            // public
+	r.GET("/metrics", s.metricsHandler()) // public: expose only on an internal listener or network
+
+	r.GET("/callbacks/wecom", s.wecomVerify)                  // signed
+	r.POST("/callbacks/wecom", s.wecomEvent)                  // signed
+	r.GET("/callbacks/officialaccount", s.oaVerify)           // signed
+	r.POST("/callbacks/officialaccount", s.oaEvent)           // signed
+	r.POST("/callbacks/sms/report", s.smsAuth, s.smsReports)  // secret (optional ?token=)
+	r.POST("/callbacks/sms/up", s.smsAuth, s.smsReplies)      // secret (optional ?token=)
+	r.POST("/callbacks/email/bounce", s.emailAuth, s.bounces) // secret
+	r.GET("/t/o/:token", s.trackOpen)                         // token
+	r.GET("/t/c/:token", s.trackClick)                        // token
+	r.GET("/u/:token", s.unsubscribePage)                     // token
+	r.POST("/u/:token", s.unsubscribe)                        // token (RFC 8058 one-click)
+
+	api := r.Group("/api/v1")
+	api.POST("/events", s.auth(RoleAdmin, RoleMarketer), s.postEvent)
+	api.GET("/contacts/lookup", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.lookupContact)
+	api.GET("/contacts/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getContact)
+	api.GET("/contacts/:id/timeline", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getTimeline)
+	api.POST("/contacts/:id/tags", s.auth(RoleAdmin, RoleMarketer), s.changeTags)
+	api.PUT("/contacts/:id/consent", s.auth(RoleAdmin, RoleMarketer), s.putConsent)
+}

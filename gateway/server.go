@@ -1,0 +1,102 @@
+// Package gateway is the HTTP face of the product: platform callbacks, the
+// admin API, tracking links and the console. It verifies and decodes through
+// the channel packages, applies through the domain packages, and is the only
+// place that knows about HTTP status codes.
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/journeygate/gateway/channels/email"
+	"github.com/journeygate/gateway/channels/officialaccount"
+	"github.com/journeygate/gateway/channels/wecom"
+	"github.com/journeygate/gateway/configs"
+	"github.com/journeygate/gateway/contacts"
+)
+
+// Deps is everything the gateway serves with. Channel callbacks left nil are
+// answered with channel_not_configured, so a deployment can run only the
+// channels it has credentials for.
+type Deps struct {
+	Config   configs.Config
+	Log      *zap.Logger
+	Redis    redis.UniversalClient
+	Contacts *contacts.Store
+	WeCom    *wecom.Callback
+	OA       *officialaccount.Callback
+	Tokens   *email.Tokens
+	// Registry receives the gateway's metrics and is served on /metrics.
+	Registry *prometheus.Registry
+	Now      func() time.Time
+}
+
+// Server holds the router and what the handlers share.
+type Server struct {
+	cfg      configs.Config
+	log      *zap.Logger
+	rdb      redis.UniversalClient
+	contacts *contacts.Store
+	wecom    *wecom.Callback
+	oa       *officialaccount.Callback
+	tokens   *email.Tokens
+	registry *prometheus.Registry
+	metrics  *metrics
+	inbox    *inbox
+	now      func() time.Time
+	reqIDs   *requestIDs
+	engine   *gin.Engine
+}
+
+// New builds the server; it needs Redis, the contact store, a registry and
+// the email link tokens, and any subset of the channel callbacks.
+func New(d Deps) (*Server, error) {
+	switch {
+	case d.Redis == nil:
+		return nil, errors.New("gateway: Redis client is required")
+	case d.Contacts == nil:
+		return nil, errors.New("gateway: contact store is required")
+	case d.Registry == nil:
+		return nil, errors.New("gateway: metrics registry is required")
+	case d.Tokens == nil:
+		return nil, errors.New("gateway: email link tokens are required")
+	}
+	if d.Log == nil {
+		d.Log = zap.NewNop()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	m, err := newMetrics(d.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: d.Config, log: d.Log, rdb: d.Redis, contacts: d.Contacts,
+		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, registry: d.Registry,
+		metrics: m, inbox: newInbox(d.Redis, d.Config.Callbacks.DedupTTL), now: d.Now,
+		reqIDs: newRequestIDs(),
+	}
+	d.Redis.AddHook(m.redisHook())
+	s.engine = gin.New()
+	s.engine.HandleMethodNotAllowed = true
+	s.engine.ContextWithFallback = true
+	s.engine.Use(s.recoverPanics, s.requestContext, s.renderErrors, s.limitBody)
+	s.engine.NoRoute(func(c *gin.Context) {
+		fail(c, newError(KindRouteNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	s.engine.NoMethod(func(c *gin.Context) {
+		fail(c, newError(KindMethod, "%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+	s.routes(s.engine)
+	return s, nil
+}
+
+// Handler is the whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.engine }
