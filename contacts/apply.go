@@ -1,12 +1,14 @@
 package contacts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,11 +25,11 @@ import (
 // merged into the oldest (see mergeInto) before the change is applied.
 // A new contact takes the id of the first identity.
 //
-// Crash windows: a merge writes the survivor first, then links and deletes
-// the merged contact in one step, then updates the tag index and repoints
-// identities; a crash between steps leaves data duplicated in two contacts
-// (both reachable), never lost, and the next change naming both completes
-// the merge. For a brand-new contact with several identities, the contact is
+// Crash windows: a merge writes the survivor first, then links the merged
+// contact and deletes its data in one step, then repoints its identities; a
+// crash between steps leaves data duplicated in two contacts (both
+// reachable), never lost, and the next change naming both completes the
+// merge. The tag index follows each step (see RepairTagIndex). For a brand-new contact with several identities, the contact is
 // created before the other identities are linked to it: a crash in between
 // leaves those identities unlinked (they resolve to nothing) until a change
 // names them again.
@@ -45,6 +47,7 @@ func (s *Store) Apply(ctx context.Context, ch Change) (Result, error) {
 // applyAt runs apply.lua on id, following links the script reports.
 func (s *Store) applyAt(ctx context.Context, id string, p *prepared) (Result, error) {
 	chain := []string{id}
+	var idxErr error
 	for {
 		k := keysFor(id)
 		evk := k.hash
@@ -59,10 +62,9 @@ func (s *Store) applyAt(ctx context.Context, id string, p *prepared) (Result, er
 		if err != nil {
 			return Result{}, err
 		}
-		var idxErr error
 		if r.int(8) > 0 {
 			// An earlier tag index update of this slot never finished.
-			idxErr = s.RepairTagIndex(ctx, id)
+			idxErr = errors.Join(idxErr, s.RepairTagIndex(ctx, id))
 		}
 		switch r.str(0) {
 		case "redirect":
@@ -241,19 +243,7 @@ func existing(res []resolution) []resolution {
 		}
 	}
 	slices.SortFunc(out, func(a, b resolution) int {
-		if a.created != b.created {
-			if a.created < b.created {
-				return -1
-			}
-			return 1
-		}
-		if a.final < b.final {
-			return -1
-		}
-		if a.final > b.final {
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(a.created, b.created), strings.Compare(a.final, b.final))
 	})
 	return out
 }

@@ -75,16 +75,16 @@ func NormalizeIdentity(i Identity) (Identity, error) {
 	switch n.Kind {
 	case KindPhone, KindEmail, KindOpenID, KindUnionID, KindExternalUserID:
 	default:
-		return Identity{}, fmt.Errorf("identity kind %q is unknown; use phone, email, openid, unionid or external_userid: %w", i.Kind, ErrInvalid)
+		return Identity{}, invalid("identity kind %q is unknown; use phone, email, openid, unionid or external_userid", i.Kind)
 	}
 	if n.Value == "" {
-		return Identity{}, fmt.Errorf("identity %s has an empty value; pass the platform id: %w", n.Kind, ErrInvalid)
+		return Identity{}, invalid("identity %s has an empty value; pass the platform id", n.Kind)
 	}
 	if len(n.Value) > maxIdentityLen {
-		return Identity{}, fmt.Errorf("identity %s value is %d bytes; at most %d are allowed: %w", n.Kind, len(n.Value), maxIdentityLen, ErrInvalid)
+		return Identity{}, invalid("identity %s value is %d bytes; at most %d are allowed", n.Kind, len(n.Value), maxIdentityLen)
 	}
 	if err := checkText(n.Value); err != nil {
-		return Identity{}, fmt.Errorf("identity %s value %q %v: %w", n.Kind, n.Value, err, ErrInvalid)
+		return Identity{}, invalid("identity %s value %q %v", n.Kind, n.Value, err)
 	}
 	return n, nil
 }

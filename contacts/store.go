@@ -16,9 +16,9 @@ const (
 	DefaultDedupTTL    = 72 * time.Hour
 )
 
-// DefaultChannels are the consent keys Get reports when Options.Channels is
+// DefaultChannels returns the consent keys used when Options.Channels is
 // empty: the channels the gateway sends on.
-var DefaultChannels = []string{"wecom", "officialaccount", "sms", "email"}
+func DefaultChannels() []string { return []string{"wecom", "officialaccount", "sms", "email"} }
 
 // maxHops bounds how many links a lookup follows. Merges repoint identities
 // straight at the survivor and lookups compress what remains, so real chains
@@ -40,7 +40,7 @@ type Options struct {
 	// Now is the clock; tests move it instead of sleeping (default time.Now).
 	Now func() time.Time
 	// Channels are the consent keys Get reports and Change may name
-	// (default DefaultChannels).
+	// (default DefaultChannels()).
 	Channels []string
 }
 
@@ -89,7 +89,7 @@ func NewStore(rdb redis.UniversalClient, opt Options) (*Store, error) {
 		opt.Now = time.Now
 	}
 	if len(opt.Channels) == 0 {
-		opt.Channels = DefaultChannels
+		opt.Channels = DefaultChannels()
 	}
 	opt.Channels = append([]string(nil), opt.Channels...)
 	channels := make(map[string]bool, len(opt.Channels))

@@ -49,7 +49,7 @@ type prepared struct {
 }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf(format+": %w", append(args, ErrInvalid)...)
+	return fmt.Errorf("contacts: "+format+": %w", append(args, ErrInvalid)...)
 }
 
 // prepare validates the whole Change before anything is written and builds

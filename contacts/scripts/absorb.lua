@@ -1,7 +1,8 @@
--- absorb.lua: first step of a merge. Copies a snapshot of a merged contact
--- (the loser) into the surviving contact. Running it twice with the same
--- snapshot changes nothing the second time, so a merge interrupted after
--- this step can simply be run again.
+-- absorb.lua: second step of a merge, after read.lua took a snapshot of the
+-- merged contact (the loser). Copies the snapshot into the surviving contact.
+-- Running it again with the same snapshot adds nothing (only the change
+-- counter moves), so a merge interrupted after this step can simply be run
+-- again.
 --
 -- KEYS (all in the survivor's slot {c:S}):
 --   1 {c:S}:h   2 {c:S}:tags   3 {c:S}:ids   4 {c:S}:tl   5 {c:S}:link
