@@ -485,3 +485,20 @@ func TestScriptsReloadAfterFlush(t *testing.T) {
 		t.Errorf("Lookup after flush = %q, %v", id, err)
 	}
 }
+
+func TestTouchRecordsLastInboundPerChannel(t *testing.T) {
+	f := newFixture(t, Options{})
+	oa := openid("o1")
+	t1 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	t2 := t1.Add(time.Hour)
+	f.apply(t, Change{Identities: []Identity{oa}, Touch: true, Channel: "officialaccount", At: t2})
+	f.apply(t, Change{Identities: []Identity{oa}, Touch: true, Channel: "officialaccount", At: t1}) // a late, older event
+	f.apply(t, Change{Identities: []Identity{oa}, Touch: true, At: t2.Add(time.Hour)})                // no channel
+	c := f.get(t, IDFor(oa))
+	if diff := cmp.Diff(map[string]time.Time{"officialaccount": t2}, c.LastInbound); diff != "" {
+		t.Errorf("LastInbound (-want +got):\n%s", diff)
+	}
+	if _, err := f.store.Apply(f.ctx, Change{Identities: []Identity{oa}, Touch: true, Channel: "fax"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown channel: %v, want ErrInvalid", err)
+	}
+}

@@ -58,6 +58,9 @@ type Change struct {
 	// Touch marks an interaction by the customer: last_seen = At and
 	// activity = active.
 	Touch bool
+	// Channel is where the customer interacted; with Touch it also records
+	// LastInbound for that channel (the official account's 48-hour window).
+	Channel string
 	// Owner, Name and TZ (an IANA zone such as Asia/Shanghai) are set when
 	// non-empty.
 	Owner, Name, TZ string

@@ -32,6 +32,8 @@ type Contact struct {
 	TZ            string            `json:"tz,omitempty"`
 	CreatedAt     time.Time         `json:"created_at"`
 	LastSeen      time.Time         `json:"last_seen,omitzero"`
+	// LastInbound is the customer's latest interaction per channel.
+	LastInbound map[string]time.Time `json:"last_inbound,omitempty"`
 }
 
 // readContact runs read.lua on id, following links to the surviving
@@ -103,6 +105,11 @@ func (s *Store) Get(ctx context.Context, id string) (*Contact, error) {
 				c.ConsentSource = map[string]string{}
 			}
 			c.ConsentSource[strings.TrimPrefix(f, "consent_source:")] = v
+		case strings.HasPrefix(f, "last_in:"):
+			if c.LastInbound == nil {
+				c.LastInbound = map[string]time.Time{}
+			}
+			c.LastInbound[strings.TrimPrefix(f, "last_in:")] = msTime(v)
 		case strings.HasPrefix(f, "unreachable:"):
 			c.Unreachable = append(c.Unreachable, strings.TrimPrefix(f, "unreachable:"))
 		case strings.HasPrefix(f, "f:"):

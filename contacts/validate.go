@@ -76,6 +76,9 @@ func (s *Store) prepare(ch Change) (*prepared, error) {
 	if err := checkString("EventID", ch.EventID, maxEventIDLen); err != nil {
 		return nil, err
 	}
+	if ch.Channel != "" && !s.channels[ch.Channel] {
+		return nil, invalid("channel %q is unknown; use one of %s", ch.Channel, strings.Join(s.opt.Channels, ", "))
+	}
 	now := s.now()
 	at := ch.At
 	if at.IsZero() {
@@ -160,7 +163,7 @@ func (s *Store) prepare(ch Change) (*prepared, error) {
 	argv = append(argv,
 		p.event, strconv.FormatInt(ttl.Milliseconds(), 10),
 		strconv.FormatInt(now.UnixMilli(), 10), strconv.FormatInt(at.UnixMilli(), 10),
-		boolArg(ch.Touch), ch.Owner, ch.Name, ch.Stage, ch.Activity,
+		touchArg(ch), ch.Owner, ch.Name, ch.Stage, ch.Activity,
 		strconv.Itoa(ch.ScoreDelta), ch.TZ, strconv.Itoa(s.opt.TimelineMax), entry,
 		strconv.FormatInt(tagLease.Milliseconds(), 10),
 	)
@@ -179,6 +182,17 @@ func (s *Store) prepare(ch Change) (*prepared, error) {
 	argv = appendList(argv, unreachable)
 	p.argv = argv
 	return p, nil
+}
+
+// touchArg encodes Touch and Channel for apply.lua's ARGV[5].
+func touchArg(ch Change) string {
+	switch {
+	case !ch.Touch:
+		return "0"
+	case ch.Channel == "":
+		return "1"
+	}
+	return ch.Channel
 }
 
 func boolArg(b bool) string {

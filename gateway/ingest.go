@@ -80,6 +80,9 @@ func changeFor(ev channels.Event) contacts.Change {
 			ch.Unreachable = []string{string(channels.Email)}
 		}
 	}
+	if ch.Touch && ev.Source != channels.API {
+		ch.Channel = string(ev.Source) // opens that channel's conversation window
+	}
 	if ev.Type == channels.TypeSMSReply && ev.Props["unsubscribe"] == "true" {
 		consent(channels.SMS, "opted_out", fmt.Sprintf("replied %q by SMS", ev.Text))
 	}

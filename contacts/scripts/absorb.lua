@@ -79,6 +79,9 @@ for field, value in pairs(loser) do
       redis.call('HSET', h, 'last_seen', value)
       if loser['activity'] then redis.call('HSET', h, 'activity', loser['activity']) end
     end
+  elseif string.sub(field, 1, 8) == 'last_in:' then
+    local cur = redis.call('HGET', h, field)
+    if not cur or num(value) > num(cur) then redis.call('HSET', h, field, value) end
   elseif field == 'stage' then
     local cur = redis.call('HGET', h, 'stage')
     if not cur or (stageRank[value] or 0) > (stageRank[cur] or 0) then

@@ -16,7 +16,7 @@
 -- ARGV:
 --   1 event id ("" = no de-duplication)   2 de-dup TTL (ms)
 --   3 now (unix ms)                        4 at (unix ms): created_at / last_seen
---   5 touch ("1" or "0")                   6 owner ("" = keep)
+--   5 touch: "0" no, "1" yes, else the channel name (also sets last_in:<channel>)                   6 owner ("" = keep)
 --   7 name ("" = keep)                     8 stage ("" = keep)
 --   9 activity ("" = keep)                10 score delta
 --  11 tz ("" = keep)                      12 timeline max length
@@ -75,12 +75,20 @@ if redis.call('HSETNX', h, 'created_at', at) == 1 then
   redis.call('HSET', h, 'stage', 'prospect', 'activity', 'active', 'score', '0')
 end
 
-if ARGV[5] == '1' then
+if ARGV[5] ~= '0' then
   local seen = redis.call('HGET', h, 'last_seen')
   if not seen or tonumber(seen) < tonumber(at) then
     redis.call('HSET', h, 'last_seen', at)
   end
   redis.call('HSET', h, 'activity', 'active')
+  if ARGV[5] ~= '1' then
+    -- the channel the customer used: its conversation window opens now
+    local field = 'last_in:' .. ARGV[5]
+    local prev = redis.call('HGET', h, field)
+    if not prev or tonumber(prev) < tonumber(at) then
+      redis.call('HSET', h, field, at)
+    end
+  end
 end
 if ARGV[6] ~= '' then redis.call('HSET', h, 'owner', ARGV[6]) end
 if ARGV[7] ~= '' then redis.call('HSET', h, 'name', ARGV[7]) end
