@@ -113,7 +113,7 @@ func readEnvFile(t *testing.T, path string) map[string]string {
 	env := map[string]string{}
 	for _, line := range strings.Split(string(data), "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
-			env[k] = v
+			env[k] = strings.Trim(v, `"`)
 		}
 	}
 	return env
