@@ -15,6 +15,7 @@ import (
 	"github.com/journeygate/gateway/channels/sms"
 	"github.com/journeygate/gateway/channels/wecom"
 	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/outreach"
 )
 
 // Kind is one entry of the error catalogue: a stable number clients switch on,
@@ -46,9 +47,12 @@ var (
 	KindBadLinkToken = Kind{2101, http.StatusNotFound, "bad_link_token", "the link is damaged or was not issued by this gateway"}
 	KindLinkExpired  = Kind{2102, http.StatusGone, "link_expired", "the link has expired"}
 	KindNotFound     = Kind{3001, http.StatusNotFound, "not_found", "check the id; look contacts up with /api/v1/contacts/lookup"}
+	KindUnreachable  = Kind{3101, http.StatusUnprocessableEntity, "unreachable", "record the contact's identity for that channel, or let the gateway route"}
+	KindNoTemplate   = Kind{3201, http.StatusNotFound, "unknown_template", "create the template first with PUT /api/v1/templates/:id"}
+	KindRender       = Kind{3202, http.StatusUnprocessableEntity, "render_failed", "pass the variables the template uses, or shorten the text to the channel's limit"}
 	KindUnavailable  = Kind{5001, http.StatusServiceUnavailable, "storage_unavailable", "Redis did not answer; retry later"}
 	KindInternal     = Kind{5000, http.StatusInternalServerError, "internal", "an unexpected error; report the request id"}
-	catalogue        = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnavailable, KindInternal}
+	catalogue        = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindNoTemplate, KindRender, KindUnavailable, KindInternal}
 )
 
 // Error is a failure the middleware renders as {"code", "error"}.
@@ -96,6 +100,9 @@ var sentinelKinds = []struct {
 	{email.ErrExpired, KindLinkExpired},
 	{email.ErrBadClaim, KindInvalidField},
 	{contacts.ErrNotFound, KindNotFound},
+	{outreach.ErrNotFound, KindNotFound},
+	{outreach.ErrInvalid, KindInvalidField},
+	{outreach.ErrUnreachable, KindUnreachable},
 	{contacts.ErrInvalid, KindInvalidField},
 }
 

@@ -24,6 +24,12 @@ func (s *Server) ingest(ctx context.Context, ev channels.Event) (string, error) 
 		return outcomeOf(dup, err)
 	}
 	res, err := s.contacts.Apply(ctx, changeFor(ev))
+	if err == nil && !res.Duplicate && ev.Type == channels.TypeSMSDelivered && ev.Props["out_id"] != "" && s.outreach != nil {
+		// Our SMS OutId is the message id: the receipt completes its record.
+		if err := s.outreach.MarkDelivered(ctx, ev.Props["out_id"]); err != nil {
+			return outcomeFailed, err
+		}
+	}
 	return outcomeOf(res.Duplicate, err)
 }
 

@@ -30,4 +30,6 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/contacts/:id/timeline", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getTimeline)
 	api.POST("/contacts/:id/tags", s.auth(RoleAdmin, RoleMarketer), s.changeTags)
 	api.PUT("/contacts/:id/consent", s.auth(RoleAdmin, RoleMarketer), s.putConsent)
+	api.POST("/messages", s.auth(RoleAdmin, RoleMarketer), s.postMessage)
+	api.GET("/messages/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getMessage)
 }

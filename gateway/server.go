@@ -19,6 +19,7 @@ import (
 	"github.com/journeygate/gateway/channels/wecom"
 	"github.com/journeygate/gateway/configs"
 	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/outreach"
 )
 
 // Deps is everything the gateway serves with. Channel callbacks left nil are
@@ -32,6 +33,8 @@ type Deps struct {
 	WeCom    *wecom.Callback
 	OA       *officialaccount.Callback
 	Tokens   *email.Tokens
+	// Outreach sends messages; nil answers the message routes with 503.
+	Outreach *outreach.Pipeline
 	// Registry receives the gateway's metrics and is served on /metrics.
 	Registry *prometheus.Registry
 	Now      func() time.Time
@@ -46,6 +49,7 @@ type Server struct {
 	wecom    *wecom.Callback
 	oa       *officialaccount.Callback
 	tokens   *email.Tokens
+	outreach *outreach.Pipeline
 	registry *prometheus.Registry
 	metrics  *metrics
 	inbox    *inbox
@@ -79,7 +83,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: d.Config, log: d.Log, rdb: d.Redis, contacts: d.Contacts,
-		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, registry: d.Registry,
+		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, outreach: d.Outreach, registry: d.Registry,
 		metrics: m, inbox: newInbox(d.Redis, d.Config.Callbacks.DedupTTL), now: d.Now,
 		reqIDs: newRequestIDs(),
 	}

@@ -89,6 +89,11 @@ func (s *Source) GetAccessTokenContext(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("accesstoken: lock %s: %w", s.lock, err)
 		}
 		if ok {
+			// Another process may have stored a token between our read and the lock.
+			if tok, err := s.rdb.Get(ctx, s.key).Result(); err == nil {
+				_ = releaseLock.Run(ctx, s.rdb, []string{s.lock}, owner).Err()
+				return tok, nil
+			}
 			return s.refresh(ctx, owner)
 		}
 		if time.Now().After(deadline) {

@@ -106,8 +106,12 @@ func TestFetchersThroughTheSDKClient(t *testing.T) {
 	if err != nil || tok != "T" || exp != 2*time.Hour {
 		t.Fatalf("WeCom fetch = %q %v %v", tok, exp, err)
 	}
-	if _, _, err := OfficialAccountFetcher("wx1", "bad")(t.Context()); err == nil || !strings.Contains(err.Error(), "40001") {
-		t.Fatalf("bad secret: %v, want an error naming errcode 40001", err)
+	if _, _, err := OfficialAccountFetcher("wx1", "bad")(t.Context()); !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "40001") {
+		t.Fatalf("bad secret: %v, want ErrCredentials naming errcode 40001", err)
+	}
+	stand.Close()
+	if _, _, err := WeComFetcher("ww1", "topsecret")(t.Context()); err == nil || strings.Contains(err.Error(), "topsecret") {
+		t.Fatalf("a failed request's error %q must exist and not quote the secret", err)
 	}
 	want := []string{"/cgi-bin/gettoken?corpid=ww1&corpsecret=s3cret", "/cgi-bin/token?appid=wx1&grant_type=client_credential&secret=bad"}
 	if strings.Join(seen, "\n") != strings.Join(want, "\n") {

@@ -1,0 +1,13 @@
+package outreach
+
+import "errors"
+
+var (
+	// ErrNotFound: no message with that id.
+	ErrNotFound = errors.New("message not found")
+	// ErrInvalid: the intent is malformed; the wrapped message names the field.
+	ErrInvalid = errors.New("invalid message")
+	// ErrUnreachable: the forced channel has no reachable identity for the
+	// contact (no phone for SMS, a hard-bounced address, no WeCom owner...).
+	ErrUnreachable = errors.New("the contact cannot be reached on that channel")
+)

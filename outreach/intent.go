@@ -1,0 +1,59 @@
+package outreach
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/journeygate/gateway/channels"
+	"github.com/journeygate/gateway/contacts"
+)
+
+// Intent is a request to send: whom, what, why, and when.
+type Intent struct {
+	// ID is the caller's idempotency key and becomes the message id;
+	// empty makes one up.
+	ID       string
+	Contact  []contacts.Identity
+	Template string
+	Vars     map[string]any
+	Purpose  channels.Purpose
+	// Channel forces one channel; empty lets the pipeline route.
+	Channel  channels.Channel
+	SendAt   time.Time
+	Campaign string
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
+
+// maxSchedule bounds send_at: asynq keeps scheduled tasks in one sorted set,
+// and a typo of a year should be an error, not a message for 2036.
+const maxSchedule = 366 * 24 * time.Hour
+
+func (in *Intent) validate(now time.Time) error {
+	switch {
+	case in.ID != "" && !idPattern.MatchString(in.ID):
+		return fmt.Errorf("%w: id %q must be 1-64 letters, digits or _.:- starting with a letter or digit", ErrInvalid, in.ID)
+	case len(in.Contact) == 0:
+		return fmt.Errorf("%w: contact needs at least one identity", ErrInvalid)
+	case in.Template == "":
+		return fmt.Errorf("%w: template is required", ErrInvalid)
+	}
+	switch in.Purpose {
+	case channels.Transactional, channels.Service, channels.Marketing:
+	default:
+		return fmt.Errorf("%w: purpose %q must be transactional, service or marketing", ErrInvalid, in.Purpose)
+	}
+	if in.Channel != "" {
+		if _, ok := channels.KindFor(in.Channel); !ok {
+			return fmt.Errorf("%w: channel %q must be wecom, officialaccount, sms or email", ErrInvalid, in.Channel)
+		}
+	}
+	if !in.SendAt.IsZero() && in.SendAt.After(now.Add(maxSchedule)) {
+		return fmt.Errorf("%w: send_at %s is more than a year ahead", ErrInvalid, in.SendAt.Format(time.RFC3339))
+	}
+	if len(in.Campaign) > 64 {
+		return fmt.Errorf("%w: campaign is at most 64 characters", ErrInvalid)
+	}
+	return nil
+}

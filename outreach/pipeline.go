@@ -1,0 +1,240 @@
+package outreach
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/journeygate/gateway/channels"
+	"github.com/journeygate/gateway/contacts"
+)
+
+// Contacts is what the pipeline needs of the contact store.
+type Contacts interface {
+	Apply(ctx context.Context, ch contacts.Change) (contacts.Result, error)
+	Get(ctx context.Context, id string) (*contacts.Contact, error)
+}
+
+// Content is one channel's rendering of a template.
+type Content struct {
+	Version                                        int
+	Text, Title, Description, URL, PicURL, MediaID string
+	TemplateID                                     string
+	Fields                                         map[string]string
+	TemplateCode                                   string
+	Params                                         map[string]string
+	Subject, HTML                                  string
+}
+
+// Renderer turns a stored template into a channel's content. Errors wrap the
+// template package's not-found and render sentinels, which the API maps.
+type Renderer interface {
+	// Order lists the channels the template has bodies for, in routing order.
+	Order(ctx context.Context, template string) ([]channels.Channel, error)
+	Render(ctx context.Context, template string, ch channels.Channel, data map[string]any) (Content, error)
+}
+
+// Options tune the pipeline; zero values take the defaults.
+type Options struct {
+	MaxRetry   int           // transient failures retried with back-off; default 8
+	MessageTTL time.Duration // how long records are kept; default 90 days
+	Now        func() time.Time
+	Log        *zap.Logger
+	Registry   prometheus.Registerer
+}
+
+// Pipeline accepts intents and sends them from asynq workers.
+type Pipeline struct {
+	rdb      redis.UniversalClient
+	records  *records
+	contacts Contacts
+	render   Renderer
+	senders  map[channels.Channel]Sender
+	queue    *asynq.Client
+	opt      Options
+	sends    *prometheus.CounterVec
+}
+
+const taskSend = "message:send"
+
+// New wires the pipeline. senders may lack channels that are not configured;
+// routing skips them.
+func New(rdb redis.UniversalClient, c Contacts, r Renderer, senders []Sender, opt Options) (*Pipeline, error) {
+	if rdb == nil || c == nil || r == nil {
+		return nil, errors.New("outreach: Redis, contacts and a renderer are required")
+	}
+	if opt.MaxRetry <= 0 {
+		opt.MaxRetry = 8
+	}
+	if opt.MessageTTL <= 0 {
+		opt.MessageTTL = 90 * 24 * time.Hour
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = zap.NewNop()
+	}
+	p := &Pipeline{
+		rdb: rdb, records: newRecords(rdb, opt.MessageTTL), contacts: c, render: r,
+		senders: map[channels.Channel]Sender{}, queue: asynq.NewClientFromRedisClient(rdb), opt: opt,
+		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "outreach_messages_total", Help: "Messages by channel and final status (sent, failed, suppressed, ...).",
+		}, []string{"channel", "status"}),
+	}
+	for _, s := range senders {
+		p.senders[s.Channel()] = s
+	}
+	if opt.Registry != nil {
+		if err := opt.Registry.Register(p.sends); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Submit records an intent and schedules it. Submitting an id again returns
+// the existing message unchanged (created is false), so callers can retry.
+func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created bool, err error) {
+	now := p.opt.Now()
+	if err := in.validate(now); err != nil {
+		return nil, false, err
+	}
+	if in.ID == "" {
+		in.ID = newMessageID()
+	} else if m, err := p.records.get(ctx, in.ID); err == nil {
+		return m, false, p.enqueue(ctx, m) // a lost enqueue is repaired by the retry
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, false, err
+	}
+	order, err := p.render.Order(ctx, in.Template)
+	if err != nil {
+		return nil, false, err
+	}
+	if in.Channel != "" {
+		if !slices.Contains(order, in.Channel) {
+			return nil, false, fmt.Errorf("%w: template %s has no %s body", ErrInvalid, in.Template, in.Channel)
+		}
+		order = []channels.Channel{in.Channel}
+	}
+	res, err := p.contacts.Apply(ctx, contacts.Change{
+		EventID: "msg:" + in.ID, Identities: in.Contact, At: now,
+		Timeline: &contacts.Entry{Type: "message_queued", Source: "outreach", Props: map[string]string{"message_id": in.ID, "template": in.Template, "purpose": string(in.Purpose)}},
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	contact, err := p.contacts.Get(ctx, res.ContactID)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := p.precheck(ctx, in, contact, order); err != nil {
+		return nil, false, err
+	}
+	sendAt := in.SendAt
+	if sendAt.IsZero() || sendAt.Before(now) {
+		sendAt = now
+	}
+	m := &Message{ID: in.ID, Status: StatusScheduled, ContactID: contact.ID, Template: in.Template, Purpose: in.Purpose,
+		ForcedChannel: in.Channel, Campaign: in.Campaign, Vars: in.Vars, SendAt: sendAt, CreatedAt: now, UpdatedAt: now}
+	stored, err := p.records.add(ctx, m)
+	if err != nil {
+		return nil, false, err
+	}
+	if !stored { // a concurrent submit of the same id won
+		m, err = p.records.get(ctx, in.ID)
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	return m, stored, p.enqueue(ctx, m)
+}
+
+// precheck catches what would fail at send time anyway, so the API can say so
+// now: a forced channel the contact cannot be reached on, or a template that
+// does not render with these vars (a missing variable, an oversized body).
+func (p *Pipeline) precheck(ctx context.Context, in Intent, c *contacts.Contact, order []channels.Channel) error {
+	data := renderData(c, in.Vars)
+	for _, ch := range order {
+		if _, why := recipient(c, ch); why != "" {
+			if in.Channel != "" {
+				return fmt.Errorf("%w: %s", ErrUnreachable, why)
+			}
+			continue
+		}
+		_, err := p.render.Render(ctx, in.Template, ch, data)
+		return err // the first reachable channel shows whether the vars fit
+	}
+	return nil
+}
+
+func (p *Pipeline) enqueue(ctx context.Context, m *Message) error {
+	if m.Status.Terminal() {
+		return nil
+	}
+	payload, _ := json.Marshal(taskPayload{ID: m.ID})
+	_, err := p.queue.EnqueueContext(ctx, asynq.NewTask(taskSend, payload),
+		asynq.TaskID(m.ID), asynq.ProcessAt(m.SendAt), asynq.MaxRetry(p.opt.MaxRetry), asynq.Retention(24*time.Hour))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("outreach: schedule message %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+type taskPayload struct {
+	ID string `json:"id"`
+}
+
+// Get returns a message record.
+func (p *Pipeline) Get(ctx context.Context, id string) (*Message, error) {
+	return p.records.get(ctx, id)
+}
+
+// MarkDelivered records a platform's delivery receipt for a sent message.
+func (p *Pipeline) MarkDelivered(ctx context.Context, id string) error {
+	_, _, err := p.records.move(ctx, id, []Status{StatusSent}, StatusDelivered, p.opt.Now(), false)
+	return err
+}
+
+// Register adds the pipeline's task handlers to an asynq mux.
+func (p *Pipeline) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(taskSend, p.handleSend)
+}
+
+// Close releases the asynq client.
+func (p *Pipeline) Close() error { return p.queue.Close() }
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func newMessageID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return "m_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
+}
+
+// renderData is what a template sees: the contact's fields under their own
+// names, overridden by the message's vars.
+func renderData(c *contacts.Contact, vars map[string]any) map[string]any {
+	data := map[string]any{"contact_id": c.ID, "name": c.Name, "stage": c.Stage, "score": c.Score, "owner": c.Owner, "tags": c.Tags}
+	for k, v := range c.Fields {
+		data[k] = v
+	}
+	for k, v := range vars {
+		data[k] = v
+	}
+	return data
+}

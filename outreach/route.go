@@ -1,0 +1,55 @@
+package outreach
+
+import (
+	"slices"
+
+	"github.com/journeygate/gateway/channels"
+	"github.com/journeygate/gateway/contacts"
+)
+
+// recipient is who receives a message on ch, or why nobody can.
+func recipient(c *contacts.Contact, ch channels.Channel) (to string, why string) {
+	if slices.Contains(c.Unreachable, string(ch)) {
+		return "", "unreachable on " + string(ch)
+	}
+	kind, _ := channels.KindFor(ch)
+	ids := c.Identities[string(kind)]
+	if len(ids) == 0 {
+		return "", "no " + string(kind)
+	}
+	if ch == channels.WeCom && c.Owner == "" {
+		return "", "no WeCom rep to send through"
+	}
+	return ids[0], ""
+}
+
+// consentAllows applies the consent rules. Transactional and service
+// messages need no marketing consent. Marketing needs the channel not opted
+// out; SMS marketing, which Chinese rules treat most strictly, needs an
+// explicit opt-in, while the other channels accept unknown: a follower or a
+// customer who added a rep reached us first.
+func consentAllows(c *contacts.Contact, ch channels.Channel, purpose channels.Purpose) (bool, string) {
+	if purpose != channels.Marketing {
+		return true, ""
+	}
+	switch status := c.Consent[string(ch)]; {
+	case status == contacts.ConsentOptedOut:
+		return false, "opted out of " + string(ch)
+	case ch == channels.SMS && status != contacts.ConsentOptedIn:
+		return false, "SMS marketing needs an opt-in"
+	}
+	return true, ""
+}
+
+// outboundKind picks how a rendered message travels on ch.
+func outboundKind(ch channels.Channel) string {
+	switch ch {
+	case channels.WeCom:
+		return channels.KindWeComGroupTask
+	case channels.OfficialAccount:
+		return channels.KindOAText
+	case channels.SMS:
+		return channels.KindSMS
+	}
+	return channels.KindEmail
+}

@@ -1,0 +1,111 @@
+package outreach
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/journeygate/gateway/channels"
+)
+
+var (
+	//go:embed scripts/create.lua
+	createLua string
+	//go:embed scripts/transition.lua
+	transitionLua string
+)
+
+// records keeps message records in Redis.
+type records struct {
+	rdb        redis.UniversalClient
+	ttl        time.Duration
+	create     *redis.Script
+	transition *redis.Script
+}
+
+func newRecords(rdb redis.UniversalClient, ttl time.Duration) *records {
+	return &records{rdb: rdb, ttl: ttl, create: redis.NewScript(createLua), transition: redis.NewScript(transitionLua)}
+}
+
+// add stores m unless its id is taken; it reports whether it was stored.
+func (r *records) add(ctx context.Context, m *Message) (bool, error) {
+	vars, err := json.Marshal(m.Vars)
+	if err != nil {
+		return false, err
+	}
+	args := []any{r.ttl.Milliseconds(),
+		"id", m.ID, "status", string(m.Status), "contact_id", m.ContactID, "template", m.Template,
+		"purpose", string(m.Purpose), "forced_channel", string(m.ForcedChannel), "campaign", m.Campaign,
+		"vars", vars, "send_at", msString(m.SendAt), "created_at", msString(m.CreatedAt),
+		"updated_at", msString(m.UpdatedAt), "attempts", "0"}
+	n, err := r.create.Run(ctx, r.rdb, []string{messageKey(m.ID)}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("outreach: store message %s: %w", m.ID, err)
+	}
+	return n == 1, nil
+}
+
+func (r *records) get(ctx context.Context, id string) (*Message, error) {
+	h, err := r.rdb.HGetAll(ctx, messageKey(id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("outreach: read message %s: %w", id, err)
+	}
+	if len(h) == 0 {
+		return nil, fmt.Errorf("%w: message %s", ErrNotFound, id)
+	}
+	m := &Message{
+		ID: h["id"], Status: Status(h["status"]), Channel: channels.Channel(h["channel"]), Kind: h["kind"],
+		ContactID: h["contact_id"], Template: h["template"], Purpose: channels.Purpose(h["purpose"]),
+		ForcedChannel: channels.Channel(h["forced_channel"]), Campaign: h["campaign"],
+		SendAt: msTime(h["send_at"]), CreatedAt: msTime(h["created_at"]), UpdatedAt: msTime(h["updated_at"]),
+		PlatformID: h["platform_id"], Error: h["error"],
+	}
+	m.Attempts, _ = strconv.Atoi(h["attempts"])
+	m.TemplateVersion, _ = strconv.Atoi(h["template_version"])
+	if v := h["vars"]; v != "" && v != "null" {
+		if err := json.Unmarshal([]byte(v), &m.Vars); err != nil {
+			return nil, fmt.Errorf("outreach: message %s has unreadable vars: %w", id, err)
+		}
+	}
+	return m, nil
+}
+
+// move changes the status when the message is in one of from; it returns
+// whether it moved and the status the message is in afterwards.
+func (r *records) move(ctx context.Context, id string, from []Status, to Status, now time.Time, attempt bool, fields ...string) (bool, Status, error) {
+	allowed := ","
+	for _, s := range from {
+		allowed += string(s) + ","
+	}
+	args := make([]any, 0, 4+len(fields))
+	args = append(args, allowed, string(to), msString(now), boolArg(attempt))
+	for _, f := range fields {
+		args = append(args, f)
+	}
+	v, err := r.transition.Run(ctx, r.rdb, []string{messageKey(id)}, args...).Slice()
+	if err != nil {
+		return false, "", fmt.Errorf("outreach: move message %s to %s: %w", id, to, err)
+	}
+	if len(v) != 2 {
+		return false, "", errors.New("outreach: transition.lua answered an unexpected shape")
+	}
+	moved, _ := v[0].(int64)
+	cur, _ := v[1].(string)
+	return moved == 1, Status(cur), nil
+}
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func joinReasons(reasons []string) string { return strings.Join(reasons, "; ") }
