@@ -19,7 +19,9 @@ type Intent struct {
 	Vars     map[string]any
 	Purpose  channels.Purpose
 	// Channel forces one channel; empty lets the pipeline route.
-	Channel  channels.Channel
+	Channel channels.Channel
+	// SendAt is when to send, at one-second resolution (asynq's); zero or
+	// past means now.
 	SendAt   time.Time
 	Campaign string
 }
