@@ -69,40 +69,48 @@ if event ~= '' and redis.call('EXISTS', evkey) == 1 then
 end
 
 local at = ARGV[4]
-local created = 0
-if redis.call('HSETNX', h, 'created_at', at) == 1 then
-  created = 1
-  redis.call('HSET', h, 'stage', 'prospect', 'activity', 'active', 'score', '0')
+local touch = ARGV[5]
+local lastIn = 'last_seen'
+if touch ~= '0' and touch ~= '1' then lastIn = 'last_in:' .. touch end
+-- One read and one write for the contact hash: this is the hot path.
+local cur = redis.call('HMGET', h, 'created_at', 'last_seen', 'score', lastIn)
+local set = {}
+local function put(field, value)
+  set[#set + 1] = field
+  set[#set + 1] = value
 end
 
-if ARGV[5] ~= '0' then
-  local seen = redis.call('HGET', h, 'last_seen')
-  if not seen or tonumber(seen) < tonumber(at) then
-    redis.call('HSET', h, 'last_seen', at)
-  end
-  redis.call('HSET', h, 'activity', 'active')
-  if ARGV[5] ~= '1' then
+local created = 0
+if not cur[1] then
+  created = 1
+  put('created_at', at)
+  put('stage', 'prospect')
+  put('activity', 'active')
+  put('score', '0')
+end
+if touch ~= '0' then
+  if not cur[2] or tonumber(cur[2]) < tonumber(at) then put('last_seen', at) end
+  put('activity', 'active')
+  if lastIn ~= 'last_seen' and (not cur[4] or tonumber(cur[4]) < tonumber(at)) then
     -- the channel the customer used: its conversation window opens now
-    local field = 'last_in:' .. ARGV[5]
-    local prev = redis.call('HGET', h, field)
-    if not prev or tonumber(prev) < tonumber(at) then
-      redis.call('HSET', h, field, at)
-    end
+    put(lastIn, at)
   end
 end
-if ARGV[6] ~= '' then redis.call('HSET', h, 'owner', ARGV[6]) end
-if ARGV[7] ~= '' then redis.call('HSET', h, 'name', ARGV[7]) end
-if ARGV[8] ~= '' then redis.call('HSET', h, 'stage', ARGV[8]) end
-if ARGV[9] ~= '' then redis.call('HSET', h, 'activity', ARGV[9]) end
-if ARGV[11] ~= '' then redis.call('HSET', h, 'tz', ARGV[11]) end
+if ARGV[6] ~= '' then put('owner', ARGV[6]) end
+if ARGV[7] ~= '' then put('name', ARGV[7]) end
+if ARGV[8] ~= '' then put('stage', ARGV[8]) end
+if ARGV[9] ~= '' then put('activity', ARGV[9]) end
+if ARGV[11] ~= '' then put('tz', ARGV[11]) end
+if #set > 0 then redis.call('HSET', h, unpack(set)) end
 
 local score
 if ARGV[10] ~= '0' then
   score = redis.call('HINCRBY', h, 'score', ARGV[10])
 else
-  score = tonumber(redis.call('HGET', h, 'score') or '0')
+  score = tonumber(cur[3] or '0')
 end
 
+-- Every change bumps the counter: tag index writers and merges compare it.
 local version = redis.call('HINCRBY', h, 'v', 1)
 
 local tlmax = tonumber(ARGV[12])
@@ -125,9 +133,12 @@ end
 
 local i = 15
 local n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do
-  redis.call('SADD', ids, ARGV[i]); i = i + 1
+-- A lone identity of an existing contact is in its set already: it is the
+-- contact's home, or was carried over by the merge that linked it here.
+if created == 1 or n > 1 then
+  for k = 0, n - 1 do redis.call('SADD', ids, ARGV[i + k]) end
 end
+i = i + n
 
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
@@ -187,7 +198,10 @@ if event ~= '' then
   local ttl = tonumber(ARGV[2])
   redis.call('SET', evkey, '1', 'PX', ttl)
   redis.call('ZADD', evs, string.format('%d', now + ttl), event)
-  redis.call('ZREMRANGEBYSCORE', evs, '-inf', ARGV[3])
+  if now % 8 == 0 then
+    -- expired ids go in passing, on about one change in eight
+    redis.call('ZREMRANGEBYSCORE', evs, '-inf', ARGV[3])
+  end
 end
 
 return {'ok', '', created, score, added, removed, version, owned, stale()}
