@@ -69,6 +69,9 @@ type WeCom struct {
 	Token   string `yaml:"token"`
 	AESKey  string `yaml:"aes_key"`
 	APIBase string `yaml:"api_base"`
+	// WelcomeTemplate is sent, with the callback's welcome code, to every
+	// customer who adds a rep; empty sends none.
+	WelcomeTemplate string `yaml:"welcome_template"`
 }
 
 // CallbacksEnabled reports whether the callback route can verify requests.
@@ -108,6 +111,10 @@ type Email struct {
 }
 
 type Outreach struct {
+	// Workers is how many messages this process sends at once.
+	Workers int `yaml:"workers"`
+	// MaxRetry bounds retries of a transient failure (with back-off).
+	MaxRetry   int          `yaml:"max_retry"`
 	Caps       []Cap        `yaml:"caps"`
 	QuietHours []QuietHours `yaml:"quiet_hours"`
 }
@@ -151,6 +158,7 @@ func Default() Config {
 		Public:    Public{BaseURL: "http://127.0.0.1:8080"},
 		Callbacks: Callbacks{MaxSkew: 5 * time.Minute, DedupTTL: 72 * time.Hour},
 		Contacts:  Contacts{TimelineMax: 200},
+		Outreach:  Outreach{Workers: 10, MaxRetry: 8},
 		Dialogs:   Dialogs{Dir: "configs/dialogs"},
 		Log:       Log{Level: "info", Format: "json"},
 	}

@@ -61,6 +61,7 @@ var envBindings = []envBinding{
 	{"WECOM_TOKEN", func(c *Config, v string) { c.WeCom.Token = v }},
 	{"WECOM_AES_KEY", func(c *Config, v string) { c.WeCom.AESKey = v }},
 	{"WECOM_API_BASE", func(c *Config, v string) { c.WeCom.APIBase = v }},
+	{"WECOM_WELCOME_TEMPLATE", func(c *Config, v string) { c.WeCom.WelcomeTemplate = v }},
 	{"WECHAT_APP_ID", func(c *Config, v string) { c.WeChat.AppID = v }},
 	{"WECHAT_APP_SECRET", func(c *Config, v string) { c.WeChat.AppSecret = v }},
 	{"WECHAT_TOKEN", func(c *Config, v string) { c.WeChat.Token = v }},

@@ -131,6 +131,12 @@ func validAESKey(k string) bool {
 }
 
 func (c *Config) validateOutreach(p *problems) {
+	if c.Outreach.Workers < 1 || c.Outreach.Workers > 1000 {
+		p.add("outreach.workers must be between 1 and 1000 (default 10)")
+	}
+	if c.Outreach.MaxRetry < 0 || c.Outreach.MaxRetry > 50 {
+		p.add("outreach.max_retry must be between 0 and 50 (default 8)")
+	}
 	seen := map[string]bool{}
 	for i, r := range c.Outreach.Caps {
 		where := fmt.Sprintf("outreach.caps[%d]", i)

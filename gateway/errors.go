@@ -16,6 +16,7 @@ import (
 	"github.com/journeygate/gateway/channels/wecom"
 	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/outreach"
+	"github.com/journeygate/gateway/templates"
 )
 
 // Kind is one entry of the error catalogue: a stable number clients switch on,
@@ -103,6 +104,10 @@ var sentinelKinds = []struct {
 	{outreach.ErrNotFound, KindNotFound},
 	{outreach.ErrInvalid, KindInvalidField},
 	{outreach.ErrUnreachable, KindUnreachable},
+	{templates.ErrNotFound, KindNoTemplate},
+	{templates.ErrInvalid, KindInvalidField},
+	{templates.ErrRender, KindRender},
+	{templates.ErrNoChannel, KindRender},
 	{contacts.ErrInvalid, KindInvalidField},
 }
 

@@ -14,13 +14,19 @@ func (s *Server) healthz(c *gin.Context) {
 }
 
 // readyz tells a load balancer whether this process can do useful work: Redis
-// must answer within a second.
+// must answer within a second and the send workers must be running.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
 	defer cancel()
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "redis: " + err.Error()})
 		return
+	}
+	if s.workers != nil {
+		if err := s.workers(); err != nil {
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": err.Error()})
+			return
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
 }

@@ -2,10 +2,14 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/journeygate/gateway/channels"
 	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/outreach"
+	"go.uber.org/zap"
 )
 
 // Outcomes of one inbound event, as counted in gateway_callbacks_total.
@@ -24,6 +28,14 @@ func (s *Server) ingest(ctx context.Context, ev channels.Event) (string, error) 
 		return outcomeOf(dup, err)
 	}
 	res, err := s.contacts.Apply(ctx, changeFor(ev))
+	if err == nil && !res.Duplicate && ev.Type == channels.TypeContactAdded {
+		// The contact change is stored; a welcome that cannot be scheduled
+		// (no such template, say) is logged, not failed: a platform retry
+		// would be a duplicate and could not bring it back anyway.
+		if werr := s.welcome(ctx, ev); werr != nil {
+			s.log.Warn("welcome message not scheduled", zap.String("event", ev.ID), zap.Error(werr))
+		}
+	}
 	if err == nil && !res.Duplicate && ev.Type == channels.TypeSMSDelivered && ev.Props["out_id"] != "" && s.outreach != nil {
 		// Our SMS OutId is the message id: the receipt completes its record.
 		if err := s.outreach.MarkDelivered(ctx, ev.Props["out_id"]); err != nil {
@@ -100,4 +112,27 @@ func withScene(what, scene string) string {
 		return what
 	}
 	return what + " (scene " + scene + ")"
+}
+
+// welcome schedules the configured welcome message for a customer who just
+// added a rep. Its id derives from the event, so a platform retry of the
+// callback cannot schedule a second one.
+func (s *Server) welcome(ctx context.Context, ev channels.Event) error {
+	code, tpl := ev.Props["welcome_code"], s.cfg.WeCom.WelcomeTemplate
+	if code == "" || tpl == "" || s.outreach == nil {
+		return nil
+	}
+	ids := make([]contacts.Identity, len(ev.Contact))
+	for i, id := range ev.Contact {
+		ids[i] = identityOf(id)
+	}
+	_, _, err := s.outreach.Submit(ctx, outreach.Intent{ID: "welcome-" + welcomeID(ev.ID), Contact: ids, Template: tpl,
+		Purpose: channels.Service, Channel: channels.WeCom, WelcomeCode: code})
+	return err
+}
+
+// welcomeID turns an event id into a message id's allowed characters.
+func welcomeID(eventID string) string {
+	sum := sha256.Sum256([]byte(eventID))
+	return hex.EncodeToString(sum[:12])
 }

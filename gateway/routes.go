@@ -30,6 +30,11 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/contacts/:id/timeline", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getTimeline)
 	api.POST("/contacts/:id/tags", s.auth(RoleAdmin, RoleMarketer), s.changeTags)
 	api.PUT("/contacts/:id/consent", s.auth(RoleAdmin, RoleMarketer), s.putConsent)
+	api.GET("/templates", s.auth(RoleAdmin, RoleMarketer), s.listTemplates)
+	api.PUT("/templates/:id", s.auth(RoleAdmin, RoleMarketer), s.putTemplate)
+	api.GET("/templates/:id", s.auth(RoleAdmin, RoleMarketer), s.getTemplate)
+	api.GET("/templates/:id/versions", s.auth(RoleAdmin, RoleMarketer), s.templateVersions)
+	api.POST("/templates/:id/preview", s.auth(RoleAdmin, RoleMarketer), s.previewTemplate)
 	api.POST("/messages", s.auth(RoleAdmin, RoleMarketer), s.postMessage)
 	api.GET("/messages/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getMessage)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/journeygate/gateway/configs"
 	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/outreach"
+	"github.com/journeygate/gateway/templates"
 )
 
 // Deps is everything the gateway serves with. Channel callbacks left nil are
@@ -35,6 +36,12 @@ type Deps struct {
 	Tokens   *email.Tokens
 	// Outreach sends messages; nil answers the message routes with 503.
 	Outreach *outreach.Pipeline
+	// Templates and Renderer serve the template routes; nil answers them with 503.
+	Templates *templates.Store
+	Renderer  *templates.Renderer
+	// WorkersReady reports whether this process's send workers run; nil
+	// means it runs none (an API-only gateway).
+	WorkersReady func() error
 	// Registry receives the gateway's metrics and is served on /metrics.
 	Registry *prometheus.Registry
 	Now      func() time.Time
@@ -50,6 +57,9 @@ type Server struct {
 	oa       *officialaccount.Callback
 	tokens   *email.Tokens
 	outreach *outreach.Pipeline
+	tpls     *templates.Store
+	renderer *templates.Renderer
+	workers  func() error
 	registry *prometheus.Registry
 	metrics  *metrics
 	inbox    *inbox
@@ -83,7 +93,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: d.Config, log: d.Log, rdb: d.Redis, contacts: d.Contacts,
-		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, outreach: d.Outreach, registry: d.Registry,
+		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, outreach: d.Outreach, tpls: d.Templates, renderer: d.Renderer, workers: d.WorkersReady, registry: d.Registry,
 		metrics: m, inbox: newInbox(d.Redis, d.Config.Callbacks.DedupTTL), now: d.Now,
 		reqIDs: newRequestIDs(),
 	}

@@ -24,6 +24,10 @@ type Intent struct {
 	// past means now.
 	SendAt   time.Time
 	Campaign string
+	// WelcomeCode makes this the WeCom welcome message for a customer who
+	// just added a rep: it goes on the critical queue, ahead of everything,
+	// because the code works once and only for about 20 seconds.
+	WelcomeCode string
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
@@ -53,6 +57,9 @@ func (in *Intent) validate(now time.Time) error {
 	}
 	if !in.SendAt.IsZero() && in.SendAt.After(now.Add(maxSchedule)) {
 		return fmt.Errorf("%w: send_at %s is more than a year ahead", ErrInvalid, in.SendAt.Format(time.RFC3339))
+	}
+	if in.WelcomeCode != "" && in.Channel != channels.WeCom {
+		return fmt.Errorf("%w: a welcome code needs channel wecom", ErrInvalid)
 	}
 	if len(in.Campaign) > 64 {
 		return fmt.Errorf("%w: campaign is at most 64 characters", ErrInvalid)

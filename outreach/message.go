@@ -43,6 +43,7 @@ type Message struct {
 	Purpose         channels.Purpose `json:"purpose"`
 	ForcedChannel   channels.Channel `json:"forced_channel,omitempty"`
 	Campaign        string           `json:"campaign,omitempty"`
+	WelcomeCode     string           `json:"-"`
 	Vars            map[string]any   `json:"vars,omitempty"`
 	SendAt          time.Time        `json:"send_at"`
 	CreatedAt       time.Time        `json:"created_at"`

@@ -68,6 +68,17 @@ type Pipeline struct {
 
 const taskSend = "message:send"
 
+// Queues by priority: replies and welcome messages jump ahead of reminders
+// and campaigns. Give Queues to the asynq server.
+const (
+	QueueCritical = "critical"
+	QueueDefault  = "default"
+	QueueLow      = "low"
+)
+
+// Queues are the asynq queue weights for a worker server.
+var Queues = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
+
 // New wires the pipeline. senders may lack channels that are not configured;
 // routing skips them.
 func New(rdb redis.UniversalClient, c Contacts, r Renderer, senders []Sender, opt Options) (*Pipeline, error) {
@@ -147,7 +158,8 @@ func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created
 		sendAt = now
 	}
 	m := &Message{ID: in.ID, Status: StatusScheduled, ContactID: contact.ID, Template: in.Template, Purpose: in.Purpose,
-		ForcedChannel: in.Channel, Campaign: in.Campaign, Vars: in.Vars, SendAt: sendAt, CreatedAt: now, UpdatedAt: now}
+		ForcedChannel: in.Channel, Campaign: in.Campaign, Vars: in.Vars, SendAt: sendAt, CreatedAt: now, UpdatedAt: now,
+		WelcomeCode: in.WelcomeCode}
 	stored, err := p.records.add(ctx, m)
 	if err != nil {
 		return nil, false, err
@@ -165,9 +177,9 @@ func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created
 // now: a forced channel the contact cannot be reached on, or a template that
 // does not render with these vars (a missing variable, an oversized body).
 func (p *Pipeline) precheck(ctx context.Context, in Intent, c *contacts.Contact, order []channels.Channel) error {
-	data := renderData(c, in.Vars)
+	data := RenderData(c, in.Vars)
 	for _, ch := range order {
-		if _, why := recipient(c, ch); why != "" {
+		if _, why := recipientFor(c, ch, in.WelcomeCode); why != "" {
 			if in.Channel != "" {
 				return fmt.Errorf("%w: %s", ErrUnreachable, why)
 			}
@@ -184,8 +196,12 @@ func (p *Pipeline) enqueue(ctx context.Context, m *Message) error {
 		return nil
 	}
 	payload, _ := json.Marshal(taskPayload{ID: m.ID})
-	_, err := p.queue.EnqueueContext(ctx, asynq.NewTask(taskSend, payload),
-		asynq.TaskID(m.ID), asynq.ProcessAt(m.SendAt), asynq.MaxRetry(p.opt.MaxRetry), asynq.Retention(24*time.Hour))
+	opts := []asynq.Option{asynq.TaskID(m.ID), asynq.ProcessAt(m.SendAt), asynq.MaxRetry(p.opt.MaxRetry), asynq.Retention(24 * time.Hour)}
+	if m.WelcomeCode != "" {
+		// The code dies in ~20 s: first in line, two quick retries at most.
+		opts = append(opts, asynq.Queue(QueueCritical), asynq.MaxRetry(2), asynq.Timeout(15*time.Second))
+	}
+	_, err := p.queue.EnqueueContext(ctx, asynq.NewTask(taskSend, payload), opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
@@ -226,9 +242,10 @@ func newMessageID() string {
 	return "m_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
 }
 
-// renderData is what a template sees: the contact's fields under their own
-// names, overridden by the message's vars.
-func renderData(c *contacts.Contact, vars map[string]any) map[string]any {
+// RenderData is what a template sees: the contact's fields under their own
+// names, overridden by the message's vars. Previews use it too, so they show
+// exactly what a send would.
+func RenderData(c *contacts.Contact, vars map[string]any) map[string]any {
 	data := map[string]any{"contact_id": c.ID, "name": c.Name, "stage": c.Stage, "score": c.Score, "owner": c.Owner, "tags": c.Tags}
 	for k, v := range c.Fields {
 		data[k] = v

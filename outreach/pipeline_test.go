@@ -105,6 +105,7 @@ func (f *fixture) startWorkers(t *testing.T, n int) {
 	for i := 0; i < n; i++ {
 		srv := asynq.NewServerFromRedisClient(f.rdb, asynq.Config{
 			Concurrency:              4,
+			Queues:                   Queues,
 			RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 50 * time.Millisecond },
 			DelayedTaskCheckInterval: 100 * time.Millisecond,
 			LogLevel:                 asynq.ErrorLevel,

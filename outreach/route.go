@@ -41,8 +41,23 @@ func consentAllows(c *contacts.Contact, ch channels.Channel, purpose channels.Pu
 	return true, ""
 }
 
+// recipientFor is recipient, except that a welcome message needs no rep:
+// WeCom delivers it through the welcome code.
+func recipientFor(c *contacts.Contact, ch channels.Channel, welcomeCode string) (string, string) {
+	if welcomeCode != "" && ch == channels.WeCom {
+		if ids := c.Identities[contacts.KindExternalUserID]; len(ids) > 0 {
+			return ids[0], ""
+		}
+	}
+	return recipient(c, ch)
+}
+
 // outboundKind picks how a rendered message travels on ch.
-func outboundKind(ch channels.Channel) string {
+func outboundKind(ch channels.Channel, welcomeCode string) string {
+	switch {
+	case welcomeCode != "" && ch == channels.WeCom:
+		return channels.KindWeComWelcome
+	}
 	switch ch {
 	case channels.WeCom:
 		return channels.KindWeComGroupTask

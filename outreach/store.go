@@ -44,7 +44,7 @@ func (r *records) add(ctx context.Context, m *Message) (bool, error) {
 		"id", m.ID, "status", string(m.Status), "contact_id", m.ContactID, "template", m.Template,
 		"purpose", string(m.Purpose), "forced_channel", string(m.ForcedChannel), "campaign", m.Campaign,
 		"vars", vars, "send_at", msString(m.SendAt), "created_at", msString(m.CreatedAt),
-		"updated_at", msString(m.UpdatedAt), "attempts", "0"}
+		"updated_at", msString(m.UpdatedAt), "attempts", "0", "welcome_code", m.WelcomeCode}
 	n, err := r.create.Run(ctx, r.rdb, []string{messageKey(m.ID)}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("outreach: store message %s: %w", m.ID, err)
@@ -65,7 +65,7 @@ func (r *records) get(ctx context.Context, id string) (*Message, error) {
 		ContactID: h["contact_id"], Template: h["template"], Purpose: channels.Purpose(h["purpose"]),
 		ForcedChannel: channels.Channel(h["forced_channel"]), Campaign: h["campaign"],
 		SendAt: msTime(h["send_at"]), CreatedAt: msTime(h["created_at"]), UpdatedAt: msTime(h["updated_at"]),
-		PlatformID: h["platform_id"], Error: h["error"],
+		PlatformID: h["platform_id"], Error: h["error"], WelcomeCode: h["welcome_code"],
 	}
 	m.Attempts, _ = strconv.Atoi(h["attempts"])
 	m.TemplateVersion, _ = strconv.Atoi(h["template_version"])

@@ -67,10 +67,10 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 			return p.finish(ctx, m.ID, StatusFailed, nil, err.Error())
 		}
 	}
-	data := renderData(contact, m.Vars)
+	data := RenderData(contact, m.Vars)
 	var tried []attempt
 	for _, ch := range order {
-		to, why := recipient(contact, ch)
+		to, why := recipientFor(contact, ch, m.WelcomeCode)
 		if why == "" {
 			if ok, reason := consentAllows(contact, ch, m.Purpose); !ok {
 				why = reason
@@ -106,13 +106,13 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 
 func outbound(m *Message, c *contacts.Contact, ch channels.Channel, to string, ct Content) *channels.Outbound {
 	out := &channels.Outbound{
-		ID: m.ID, Channel: ch, Purpose: m.Purpose, Kind: outboundKind(ch), To: to, ContactID: c.ID, Campaign: m.Campaign,
+		ID: m.ID, Channel: ch, Purpose: m.Purpose, Kind: outboundKind(ch, m.WelcomeCode), To: to, ContactID: c.ID, Campaign: m.Campaign,
 		Text: ct.Text, Title: ct.Title, Description: ct.Description, URL: ct.URL, PicURL: ct.PicURL, MediaID: ct.MediaID,
 		TemplateID: ct.TemplateID, Fields: ct.Fields, TemplateCode: ct.TemplateCode, Params: ct.Params,
 		Subject: ct.Subject, HTML: ct.HTML, LastInbound: c.LastInbound[string(ch)],
 	}
 	if ch == channels.WeCom {
-		out.Sender = c.Owner
+		out.Sender, out.WelcomeCode = c.Owner, m.WelcomeCode
 	}
 	return out
 }

@@ -46,6 +46,12 @@ bin/gatewayd -config configs/gateway.yaml -config configs/demo.yaml &
 pids+=($!)
 wait_for gatewayd curl -fsS "http://$HTTP_ADDR/readyz"
 
+for f in configs/templates/*.json; do
+  id=$(basename "$f" .json)
+  curl -fsS -X PUT -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+    --data-binary @"$f" "http://$HTTP_ADDR/api/v1/templates/$id" >/dev/null || { echo "seeding template $id failed" >&2; exit 1; }
+done
+
 cat <<MSG
 
   gateway   http://$HTTP_ADDR          (admin token: $ADMIN_TOKEN)
@@ -53,6 +59,8 @@ cat <<MSG
   metrics   http://$HTTP_ADDR/metrics
   sandbox   http://127.0.0.1:9000/      (chat as a customer, see what each channel received)
   redis     $REDIS_URL  (AOF in .run/redis)
+
+  Demo templates: $(cd configs/templates && ls *.json | sed 's/\.json//' | tr '\n' ' ')
 
   Try:  curl -s -H "Authorization: Bearer $ADMIN_TOKEN" -X POST http://$HTTP_ADDR/api/v1/events \\
           -d '{"contact":{"phone":"13800138000"},"type":"whitepaper_download","id":"demo-1"}'

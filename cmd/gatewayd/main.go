@@ -25,6 +25,8 @@ import (
 	"github.com/journeygate/gateway/configs"
 	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/gateway"
+	"github.com/journeygate/gateway/outreach"
+	"github.com/journeygate/gateway/templates"
 )
 
 // configFiles collects repeated -config flags.
@@ -94,7 +96,31 @@ func run(cfg configs.Config) error {
 	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	deps := gateway.Deps{Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry}
+
+	tplStore, err := templates.NewStore(rdb, templates.Options{})
+	if err != nil {
+		return err
+	}
+	renderer, err := templates.NewRenderer(templates.RenderOptions{})
+	if err != nil {
+		return err
+	}
+	senders, closeSenders, err := buildSenders(cfg, rdb, tokens)
+	if err != nil {
+		return err
+	}
+	defer closeSenders()
+	pipeline, err := outreach.New(rdb, store, outreach.TemplateRenderer{Store: tplStore, Renderer: renderer}, senders,
+		outreach.Options{MaxRetry: cfg.Outreach.MaxRetry, Log: log.Named("outreach"), Registry: registry})
+	if err != nil {
+		return err
+	}
+	defer pipeline.Close()
+	workers := startWorkers(rdb, cfg, log, pipeline)
+	defer workers.Shutdown()
+
+	deps := gateway.Deps{Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
+		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready}
 	if cfg.WeCom.CallbacksEnabled() {
 		if deps.WeCom, err = wecom.NewCallback(wecom.CallbackConfig{Token: cfg.WeCom.Token, EncodingAESKey: cfg.WeCom.AESKey, CorpID: cfg.WeCom.CorpID, MaxSkew: cfg.Callbacks.MaxSkew}); err != nil {
 			return err
@@ -121,7 +147,8 @@ func run(cfg configs.Config) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.ListenAndServe() }()
-	log.Info("gatewayd serving", zap.String("addr", cfg.HTTP.Addr), zap.Bool("wecom", deps.WeCom != nil), zap.Bool("officialaccount", deps.OA != nil))
+	log.Info("gatewayd serving", zap.String("addr", cfg.HTTP.Addr), zap.Bool("wecom_callbacks", deps.WeCom != nil),
+		zap.Bool("officialaccount_callbacks", deps.OA != nil), zap.Int("senders", len(senders)), zap.Int("workers", cfg.Outreach.Workers))
 
 	select {
 	case err := <-errc:

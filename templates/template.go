@@ -1,0 +1,99 @@
+package templates
+
+import (
+	"time"
+
+	"github.com/journeygate/gateway/channels"
+)
+
+// Template is one message in every channel it can go out on. Its JSON is
+// the admin API's (PUT /api/v1/templates/:id).
+type Template struct {
+	ID      string           `json:"id"`
+	Name    string           `json:"name"`
+	Purpose channels.Purpose `json:"purpose"` // transactional, service or marketing
+	// Channels holds a body per channel; a nil body means the template is
+	// not sent on that channel.
+	Channels Channels `json:"channels"`
+	// Version, UpdatedAt and UpdatedBy are set by the Store on Save; what a
+	// caller puts there is ignored.
+	Version   int       `json:"version"`
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by,omitempty"`
+}
+
+// Channels are the per-channel bodies. Every string in them is template
+// text except the platform ids (OABody.TemplateID, SMSBody.TemplateCode),
+// which the platforms approved and must be sent as they are.
+type Channels struct {
+	WeCom           *WeComBody `json:"wecom,omitempty"`
+	OfficialAccount *OABody    `json:"officialaccount,omitempty"`
+	SMS             *SMSBody   `json:"sms,omitempty"`
+	Email           *EmailBody `json:"email,omitempty"`
+}
+
+// WeComBody is a WeCom message: plain text, or a text card when Title and
+// URL are set (Text is then the card's description).
+type WeComBody struct {
+	Text  string `json:"text"`
+	Title string `json:"title,omitempty"`
+	URL   string `json:"url,omitempty"`
+}
+
+// OABody is an official-account message. Text is the customer-service
+// message, allowed only within 48 hours of the follower's last
+// interaction; TemplateID and Fields make the template message sent
+// outside that window. A body may carry both so the sender can choose.
+type OABody struct {
+	Text       string            `json:"text,omitempty"`
+	TemplateID string            `json:"template_id,omitempty"`
+	Fields     map[string]string `json:"fields,omitempty"`
+	URL        string            `json:"url,omitempty"`
+}
+
+// SMSBody names an Aliyun template approved in the SMS console; only its
+// parameters are ours to fill, the text itself lives at Aliyun.
+type SMSBody struct {
+	TemplateCode string            `json:"template_code"`
+	Params       map[string]string `json:"params"`
+}
+
+// EmailBody is an email; HTML is rendered with contextual escaping, Text
+// is the plain-text alternative.
+type EmailBody struct {
+	Subject string `json:"subject"`
+	HTML    string `json:"html,omitempty"`
+	Text    string `json:"text,omitempty"`
+}
+
+// Summary is what a template list shows, without the bodies, which can be
+// hundreds of kilobytes of email HTML each.
+type Summary struct {
+	ID        string             `json:"id"`
+	Name      string             `json:"name"`
+	Purpose   channels.Purpose   `json:"purpose"`
+	Channels  []channels.Channel `json:"channels"`
+	Version   int                `json:"version"`
+	UpdatedAt time.Time          `json:"updated_at"`
+	UpdatedBy string             `json:"updated_by,omitempty"`
+}
+
+// ChannelOrder lists the channels the template has a body for, in the
+// order routing tries them: the conversational channels a customer reads
+// first, then SMS, then email.
+func (t *Template) ChannelOrder() []channels.Channel {
+	order := make([]channels.Channel, 0, 4)
+	if t.Channels.WeCom != nil {
+		order = append(order, channels.WeCom)
+	}
+	if t.Channels.OfficialAccount != nil {
+		order = append(order, channels.OfficialAccount)
+	}
+	if t.Channels.SMS != nil {
+		order = append(order, channels.SMS)
+	}
+	if t.Channels.Email != nil {
+		order = append(order, channels.Email)
+	}
+	return order
+}
