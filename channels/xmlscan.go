@@ -163,7 +163,7 @@ func (s *xmlScanner) children(name []byte, depth int, fn func(name, value []byte
 			s.pos += i + 3
 		case s.consume('<'):
 			child, err := s.startTag()
-			if err == errSelfClosed {
+			if errors.Is(err, errSelfClosed) {
 				fn(child, nil)
 				continue
 			}

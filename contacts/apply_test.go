@@ -493,7 +493,7 @@ func TestTouchRecordsLastInboundPerChannel(t *testing.T) {
 	t2 := t1.Add(time.Hour)
 	f.apply(t, Change{Identities: []Identity{oa}, Touch: true, Channel: "officialaccount", At: t2})
 	f.apply(t, Change{Identities: []Identity{oa}, Touch: true, Channel: "officialaccount", At: t1}) // a late, older event
-	f.apply(t, Change{Identities: []Identity{oa}, Touch: true, At: t2.Add(time.Hour)})                // no channel
+	f.apply(t, Change{Identities: []Identity{oa}, Touch: true, At: t2.Add(time.Hour)})              // no channel
 	c := f.get(t, IDFor(oa))
 	if diff := cmp.Diff(map[string]time.Time{"officialaccount": t2}, c.LastInbound); diff != "" {
 		t.Errorf("LastInbound (-want +got):\n%s", diff)

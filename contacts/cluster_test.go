@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/journeygate/gateway/internal/redistest"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/journeygate/gateway/internal/redistest"
 )
 
 // startCluster starts a three-node Redis Cluster (no replicas) and returns

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/journeygate/gateway/internal/redistest"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/journeygate/gateway/internal/redistest"
 )
 
 // clock is a settable time source for Options.Now.

@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -168,7 +169,7 @@ func (s *Store) WithTag(ctx context.Context, tag string) ([]string, error) {
 		return nil, err
 	}
 	ids, err := s.rdb.SMembers(ctx, tagIndexKey(tag)).Result()
-	if err != nil && err != redis.Nil {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("contacts: read tag index %q: %w", tag, err)
 	}
 	if ids == nil {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"sync"
 
@@ -20,7 +21,7 @@ func withBody(c *gin.Context, fn func(body []byte)) {
 			bodyBufs.Put(buf)
 		}
 	}()
-	if _, err := buf.ReadFrom(c.Request.Body); err != nil && err != io.EOF {
+	if _, err := buf.ReadFrom(c.Request.Body); err != nil && !errors.Is(err, io.EOF) {
 		fail(c, err)
 		return
 	}

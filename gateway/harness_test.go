@@ -49,15 +49,14 @@ func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t 
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 type harness struct {
-	t       *testing.T
-	srv     *Server
-	rdb     *redis.Client
-	clock   *clock
-	wecom   *wecom.Callback
-	oa      *officialaccount.Callback
-	tokens  *email.Tokens
-	store   *contacts.Store
-	baseURL string
+	t      *testing.T
+	srv    *Server
+	rdb    *redis.Client
+	clock  *clock
+	wecom  *wecom.Callback
+	oa     *officialaccount.Callback
+	tokens *email.Tokens
+	store  *contacts.Store
 }
 
 func newHarness(t *testing.T, edit ...func(*configs.Config)) *harness {

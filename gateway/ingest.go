@@ -6,10 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"go.uber.org/zap"
+
 	"github.com/journeygate/gateway/channels"
 	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/outreach"
-	"go.uber.org/zap"
 )
 
 // Outcomes of one inbound event, as counted in gateway_callbacks_total.

@@ -34,10 +34,10 @@ func (p *Pipeline) handleSend(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	if !moved {
-		switch {
-		case cur == "":
+		switch cur {
+		case "":
 			return fmt.Errorf("outreach: message %s has no record: %w", pl.ID, asynq.SkipRetry)
-		case cur == StatusSending:
+		case StatusSending:
 			return p.finish(ctx, pl.ID, StatusFailed, nil, "outcome unknown: a worker stopped while sending; not resent to avoid a duplicate")
 		}
 		return nil // already finished
@@ -174,7 +174,8 @@ func (p *Pipeline) finish(ctx context.Context, id string, status Status, c *cont
 			return err
 		}
 		if c, err = p.contacts.Get(ctx, m.ContactID); err != nil {
-			return nil // the record says it all; the timeline is a courtesy
+			p.opt.Log.Warn("timeline entry not written", zap.String("message", id), zap.Error(err))
+			return nil //nolint:nilerr // the record says it all; the timeline is a courtesy
 		}
 	}
 	p.note(ctx, c, &Message{ID: id}, "message_"+string(status), map[string]string{"reason": reason})

@@ -23,7 +23,7 @@ func TestOneRefreshAcrossProcesses(t *testing.T) {
 	fetch := func(ctx context.Context) (string, time.Duration, error) {
 		n := fetches.Add(1)
 		time.Sleep(20 * time.Millisecond) // a platform round trip, so the others queue behind the lock
-		return "tok" + string(rune('0'+n)), 2 * time.Hour, nil
+		return "tok" + string('0'+n), 2 * time.Hour, nil
 	}
 	// Two Sources on one key stand for two gateway processes.
 	a, _ := New(rdb, "wecom:corp:1", fetch, Options{Poll: 5 * time.Millisecond})

@@ -233,7 +233,7 @@ func (s *Sender) call(ctx context.Context, send func(*oacontext.Context) (int64,
 		}
 		if err := s.tokens.Invalidate(ctx, tok); err != nil {
 			return 0, &channels.SendError{Kind: channels.Transient, Code: f.err.Code,
-				Err: fmt.Errorf("%w; dropping the rejected token failed: %v", f.err.Err, err)}
+				Err: fmt.Errorf("%w; dropping the rejected token failed: %w", f.err.Err, err)}
 		}
 	}
 }

@@ -10,8 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/journeygate/gateway/channels"
 	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/journeygate/gateway/channels"
 )
 
 const defaultMaxSkew = 5 * time.Minute

@@ -4,8 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/journeygate/gateway/channels"
 	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/journeygate/gateway/channels"
 )
 
 // Tencent's published callback test settings.

@@ -7,8 +7,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/journeygate/gateway/channels"
 	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/journeygate/gateway/channels"
 )
 
 func isCallbackError(err error) bool {

@@ -115,7 +115,7 @@ func run(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
-	defer pipeline.Close()
+	defer func() { _ = pipeline.Close() }()
 	workers := startWorkers(rdb, cfg, log, pipeline)
 	defer workers.Shutdown()
 

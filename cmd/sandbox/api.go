@@ -52,10 +52,10 @@ func apiError(w http.ResponseWriter, err error) {
 func decodeControl(r *http.Request, v any) error {
 	body, err := readBody(r)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("%w: body is not the expected JSON: %v", ErrBadRequest, err)
+		return fmt.Errorf("%w: body is not the expected JSON: %w", ErrBadRequest, err)
 	}
 	return nil
 }
