@@ -1,11 +1,12 @@
 package gateway
 
 import (
-	"github.com/google/go-cmp/cmp"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/journeygate/gateway/channels/email"
 	"github.com/journeygate/gateway/configs"
