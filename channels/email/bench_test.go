@@ -15,6 +15,7 @@ import (
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+
 	"github.com/journeygate/gateway/channels"
 )
 

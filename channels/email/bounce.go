@@ -28,7 +28,7 @@ func DecodeBounces(body []byte, now time.Time) ([]channels.Event, error) {
 	for i, item := range items {
 		ev, err := decodeBounce(item, now)
 		if err != nil {
-			return nil, fmt.Errorf("%w: item %d: %v", ErrMalformed, i, err)
+			return nil, fmt.Errorf("%w: item %d: %w", ErrMalformed, i, err)
 		}
 		events = append(events, ev)
 	}
@@ -44,7 +44,7 @@ func bounceItems(body []byte) ([]map[string]json.RawMessage, error) {
 	switch trimmed[0] {
 	case '[':
 		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, fmt.Errorf("%w: the body is not a valid JSON array: %v", ErrMalformed, err)
+			return nil, fmt.Errorf("%w: the body is not a valid JSON array: %w", ErrMalformed, err)
 		}
 	case '{':
 		raws = []json.RawMessage{trimmed}
@@ -58,7 +58,7 @@ func bounceItems(body []byte) ([]map[string]json.RawMessage, error) {
 			return nil, fmt.Errorf("%w: item %d: expected a JSON object", ErrMalformed, i)
 		}
 		if err := json.Unmarshal(raw, &items[i]); err != nil {
-			return nil, fmt.Errorf("%w: item %d: not a valid JSON object: %v", ErrMalformed, i, err)
+			return nil, fmt.Errorf("%w: item %d: not a valid JSON object: %w", ErrMalformed, i, err)
 		}
 	}
 	return items, nil

@@ -1,6 +1,7 @@
-// Package email handles what comes back from the mail we send: signed
-// tracking tokens for open pixels, click redirects and unsubscribe links, and
-// bounce and complaint notifications.
+// Package email sends mail over pooled, pipelined SMTP connections, and
+// handles what comes back from it: signed tracking tokens for open pixels,
+// click redirects and unsubscribe links, and bounce and complaint
+// notifications.
 //
 // # Bounce notifications
 //

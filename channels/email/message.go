@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jordan-wright/email"
+
 	"github.com/journeygate/gateway/channels"
 )
 
@@ -54,6 +55,8 @@ func (s *Sender) render(m *channels.Outbound) ([]byte, error) {
 		htmlPart = strings.ReplaceAll(htmlPart, UnsubscribeURLPlaceholder, u)
 		textPart = strings.ReplaceAll(textPart, UnsubscribeURLPlaceholder, u)
 	}
+
+	htmlPart, textPart = lineBreaks(htmlPart), lineBreaks(textPart)
 
 	e := email.NewEmail()
 	switch {
@@ -224,6 +227,16 @@ func (s *Sender) listUnsubscribe(link string) string {
 		return "<" + link + ">"
 	}
 	return "<" + s.unsubscribeMailto + ">, <" + link + ">"
+}
+
+// lineBreaks turns CRLF and lone CR into LF before quoted-printable
+// encoding: mime/quotedprintable drops a line break that follows a lone CR
+// and a non-ASCII byte, and a lone CR is a line break to mail clients anyway.
+func lineBreaks(s string) string {
+	if strings.IndexByte(s, '\r') < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 }
 
 // encodeHeader makes one of the message's own header values ASCII. An

@@ -482,12 +482,13 @@ func (c *smtpConn) reset(ctx context.Context) {
 }
 
 // close says QUIT when the session is healthy, then closes; a server that
-// does not answer within a second is not waited for.
-func (c *smtpConn) close() error {
+// does not answer within a second is not waited for. Nothing useful can be
+// done about a failure here, so none is reported.
+func (c *smtpConn) close() {
 	if !c.broken {
 		ctx, cancel := context.WithTimeout(context.Background(), min(time.Second, c.timeout))
-		c.cmd(ctx, false, "QUIT")
+		_, _, _ = c.cmd(ctx, false, "QUIT")
 		cancel()
 	}
-	return c.nc.Close()
+	c.nc.Close()
 }

@@ -97,11 +97,11 @@ func (p *pool) put(c *smtpConn) {
 }
 
 // close ends every idle session; busy ones end when their send returns.
-func (p *pool) close() error {
+func (p *pool) close() {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil
+		return
 	}
 	p.closed = true
 	close(p.done)
@@ -111,7 +111,7 @@ func (p *pool) close() error {
 		case c := <-p.idle:
 			c.close()
 		default:
-			return nil
+			return
 		}
 	}
 }

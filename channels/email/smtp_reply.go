@@ -43,7 +43,7 @@ func readReply(r *bufio.Reader, keepText bool) (int, string, error) {
 	var text strings.Builder
 	for n := 0; ; n++ {
 		line, err := r.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			return 0, "", fmt.Errorf("%w: a reply line is longer than %d bytes", errProtocol, r.Size())
 		}
 		if err != nil {
