@@ -87,7 +87,7 @@ func decodeBounce(item map[string]json.RawMessage, now time.Time) (channels.Even
 	}
 	addr, err := normalizeAddress(addr)
 	if err != nil {
-		return channels.Event{}, fmt.Errorf("email: %v", err)
+		return channels.Event{}, fmt.Errorf("email: %w", err)
 	}
 	when := now
 	if at != "" {

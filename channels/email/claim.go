@@ -67,7 +67,7 @@ func (c Claim) check() (Claim, error) {
 	}
 	addr, err := normalizeAddress(c.Address)
 	if err != nil {
-		return c, fmt.Errorf("%w: Address: %v", ErrBadClaim, err)
+		return c, fmt.Errorf("%w: Address: %w", ErrBadClaim, err)
 	}
 	c.Address = addr
 	if c.Kind != KindClick {
@@ -77,7 +77,7 @@ func (c Claim) check() (Claim, error) {
 		return c, nil
 	}
 	if err := checkLink(c.URL); err != nil {
-		return c, fmt.Errorf("%w: %v", ErrBadClaim, err)
+		return c, fmt.Errorf("%w: %w", ErrBadClaim, err)
 	}
 	return c, nil
 }
