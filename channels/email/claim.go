@@ -93,7 +93,7 @@ func checkLink(s string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("URL %q does not parse: %v", s, err)
+		return fmt.Errorf("URL %q does not parse: %w", s, err)
 	}
 	if scheme := strings.ToLower(u.Scheme); (scheme != "http" && scheme != "https") || u.Host == "" {
 		return fmt.Errorf("URL %q must be an absolute http:// or https:// link", s)

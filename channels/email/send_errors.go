@@ -68,9 +68,9 @@ func sendError(ctx context.Context, err error) *channels.SendError {
 func ioError(op string, err error) error {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("%w: %s: %v", ErrTimeout, op, err)
+		return fmt.Errorf("%w: %s: %w", ErrTimeout, op, err)
 	}
-	return fmt.Errorf("%w: %s: %v", ErrConnection, op, err)
+	return fmt.Errorf("%w: %s: %w", ErrConnection, op, err)
 }
 
 func invalid(format string, args ...any) error {
