@@ -28,7 +28,7 @@ var (
 	buildErr  error
 )
 
-func buildBinaries(t *testing.T) string {
+func buildBinaries(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "gatewayd-e2e")
@@ -49,7 +49,7 @@ func buildBinaries(t *testing.T) string {
 	return binDir
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -60,18 +60,24 @@ func freeAddr(t *testing.T) string {
 }
 
 type stack struct {
-	t       *testing.T
+	t       testing.TB
 	gateway string // base URL
 	sandbox string // control API base URL
 	token   string
 }
 
 // startStack starts Redis, the sandbox and the gateway with the demo secrets.
-func startStack(t *testing.T) *stack {
+func startStack(t testing.TB) *stack {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and starts processes")
 	}
+	return startStackWith(t)
+}
+
+// startStackWith starts the stack with extra environment (later entries win).
+func startStackWith(t testing.TB, extraEnv ...string) *stack {
+	t.Helper()
 	bins := buildBinaries(t)
 	redis := redistest.Start(t, "appendonly yes")
 	gw, ui, wecomAPI, wechatAPI, smsAPI, smtpAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
@@ -82,6 +88,7 @@ func startStack(t *testing.T) *stack {
 		"ALIYUN_SMS_ENDPOINT="+smsAPI, "SMTP_ADDR="+smtpAddr, "LOG_LEVEL=warn",
 		"SANDBOX_REPORT_DELAY=100ms",
 	)
+	env = append(env, extraEnv...)
 	exited := make(chan string, 2)
 	start := func(name string, args ...string) {
 		cmd := exec.Command(filepath.Join(bins, name), args...)
@@ -158,7 +165,7 @@ func (s *stack) receivedVia(channel, api string) []received {
 	return out
 }
 
-func demoEnv(t *testing.T) []string {
+func demoEnv(t testing.TB) []string {
 	data, err := os.ReadFile("../../configs/demo.env")
 	if err != nil {
 		t.Fatal(err)
