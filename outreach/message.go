@@ -20,12 +20,13 @@ const (
 	StatusCapped     Status = "capped"     // a frequency cap stopped it
 	StatusSuppressed Status = "suppressed" // no consent or no reachable channel
 	StatusDeferred   Status = "deferred"   // quiet hours moved it to the window's end
+	StatusCancelled  Status = "cancelled"  // withdrawn before it was sent
 )
 
 // Terminal reports whether no worker will act on the message again.
 func (s Status) Terminal() bool {
 	switch s {
-	case StatusSent, StatusDelivered, StatusFailed, StatusCapped, StatusSuppressed:
+	case StatusSent, StatusDelivered, StatusFailed, StatusCapped, StatusSuppressed, StatusCancelled:
 		return true
 	}
 	return false

@@ -62,6 +62,7 @@ type Pipeline struct {
 	render   Renderer
 	senders  map[channels.Channel]Sender
 	queue    *asynq.Client
+	inspect  *asynq.Inspector
 	opt      Options
 	sends    *prometheus.CounterVec
 }
@@ -99,7 +100,7 @@ func New(rdb redis.UniversalClient, c Contacts, r Renderer, senders []Sender, op
 	}
 	p := &Pipeline{
 		rdb: rdb, records: newRecords(rdb, opt.MessageTTL), contacts: c, render: r,
-		senders: map[channels.Channel]Sender{}, queue: asynq.NewClientFromRedisClient(rdb), opt: opt,
+		senders: map[channels.Channel]Sender{}, queue: asynq.NewClientFromRedisClient(rdb), inspect: asynq.NewInspectorFromRedisClient(rdb), opt: opt,
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "outreach_messages_total", Help: "Messages by channel and final status (sent, failed, suppressed, ...).",
 		}, []string{"channel", "status"}),
@@ -224,6 +225,28 @@ func (p *Pipeline) Get(ctx context.Context, id string) (*Message, error) {
 func (p *Pipeline) MarkDelivered(ctx context.Context, id string) error {
 	_, _, err := p.records.move(ctx, id, []Status{StatusSent}, StatusDelivered, p.opt.Now(), false)
 	return err
+}
+
+// Cancel withdraws a message that has not been sent. The status change is
+// what stops it: a worker that picks the task up anyway finds it cancelled.
+// Removing the task from asynq only tidies up.
+func (p *Pipeline) Cancel(ctx context.Context, id string) (*Message, error) {
+	moved, cur, err := p.records.move(ctx, id, []Status{StatusScheduled, StatusRetrying, StatusDeferred}, StatusCancelled, p.opt.Now(), false)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cur == "":
+		return nil, fmt.Errorf("%w: message %s", ErrNotFound, id)
+	case !moved && cur != StatusCancelled:
+		return nil, fmt.Errorf("%w: message %s is %s", ErrTooLate, id, cur)
+	}
+	for queue := range Queues {
+		if err := p.inspect.DeleteTask(queue, id); err == nil {
+			break
+		}
+	}
+	return p.records.get(ctx, id)
 }
 
 // Register adds the pipeline's task handlers to an asynq mux.

@@ -324,3 +324,32 @@ func TestManyWorkersSendEachMessageOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestCancelledReminderIsNeverSent(t *testing.T) {
+	sms := newRecorder(channels.SMS)
+	f := newFixture(t, sms)
+	f.startWorkers(t, 1)
+	in := Intent{ID: "remind-1", Contact: []contacts.Identity{phoneA}, Template: "receipt", Vars: map[string]any{"name": "a"}, Purpose: channels.Service, SendAt: time.Now().Add(time.Second)}
+	if _, _, err := f.pipe.Submit(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.pipe.Cancel(t.Context(), "remind-1")
+	if err != nil || m.Status != StatusCancelled {
+		t.Fatalf("Cancel = %+v, %v", m, err)
+	}
+	in.ID, in.SendAt = "remind-2", time.Time{}
+	if _, _, err := f.pipe.Submit(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor(t, "remind-2", StatusSent)
+	time.Sleep(1500 * time.Millisecond) // past remind-1's send time
+	if sms.count("remind-1") != 0 {
+		t.Error("a cancelled reminder was sent")
+	}
+	if _, err := f.pipe.Cancel(t.Context(), "remind-2"); !errors.Is(err, ErrTooLate) {
+		t.Errorf("cancelling a sent message: %v, want ErrTooLate", err)
+	}
+	if _, err := f.pipe.Cancel(t.Context(), "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("cancelling an unknown message: %v, want ErrNotFound", err)
+	}
+}
