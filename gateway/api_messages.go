@@ -19,8 +19,11 @@ type messageRequest struct {
 	Purpose  string            `json:"purpose"`
 	Channel  string            `json:"channel"`
 	SendAt   *time.Time        `json:"send_at"`
-	ID       string            `json:"id"`
-	Campaign string            `json:"campaign"`
+	// Delay sends this long from now ("24h", "90m"): reminders relative to
+	// the event that caused them.
+	Delay    string `json:"delay"`
+	ID       string `json:"id"`
+	Campaign string `json:"campaign"`
 }
 
 func (s *Server) postMessage(c *gin.Context) {
@@ -45,12 +48,38 @@ func (s *Server) postMessage(c *gin.Context) {
 	if req.SendAt != nil {
 		in.SendAt = *req.SendAt
 	}
+	if req.Delay != "" {
+		d, err := time.ParseDuration(req.Delay)
+		if err != nil || d < 0 {
+			fail(c, invalidField("delay", "%q must be a positive duration such as 24h or 90m", req.Delay))
+			return
+		}
+		if req.SendAt != nil {
+			fail(c, invalidField("delay", "give send_at or delay, not both"))
+			return
+		}
+		in.SendAt = s.now().Add(d)
+	}
 	m, created, err := s.outreach.Submit(c.Request.Context(), in)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"id": m.ID, "status": m.Status, "duplicate": !created})
+}
+
+// cancelMessage withdraws a scheduled message (a reminder no longer wanted).
+func (s *Server) cancelMessage(c *gin.Context) {
+	if s.outreach == nil {
+		fail(c, newError(KindUnavailable, "sending is not configured on this gateway"))
+		return
+	}
+	m, err := s.outreach.Cancel(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, m)
 }
 
 func (s *Server) getMessage(c *gin.Context) {

@@ -51,9 +51,21 @@ var (
 	KindUnreachable  = Kind{3101, http.StatusUnprocessableEntity, "unreachable", "record the contact's identity for that channel, or let the gateway route"}
 	KindNoTemplate   = Kind{3201, http.StatusNotFound, "unknown_template", "create the template first with PUT /api/v1/templates/:id"}
 	KindRender       = Kind{3202, http.StatusUnprocessableEntity, "render_failed", "pass the variables the template uses, or shorten the text to the channel's limit"}
+	KindTooLate      = Kind{3102, http.StatusConflict, "too_late", "the message is being sent or was sent; it can no longer be cancelled"}
 	KindUnavailable  = Kind{5001, http.StatusServiceUnavailable, "storage_unavailable", "Redis did not answer; retry later"}
 	KindInternal     = Kind{5000, http.StatusInternalServerError, "internal", "an unexpected error; report the request id"}
-	catalogue        = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindNoTemplate, KindRender, KindUnavailable, KindInternal}
+	catalogue        = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoTemplate, KindRender, KindUnavailable, KindInternal,
+		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists}
+)
+
+// Coupon kinds (33xx).
+var (
+	KindCouponUnknown      = Kind{3301, http.StatusNotFound, "coupon_unknown", "check the code the customer gave; only codes issued to a contact can be redeemed"}
+	KindCouponUsed         = Kind{3302, http.StatusConflict, "coupon_used", "the code was redeemed in another order; repeat with the first order_id to read that redemption"}
+	KindCouponsExhausted   = Kind{3303, http.StatusConflict, "coupons_exhausted", "add codes with POST /api/v1/coupons/batches/:id/codes"}
+	KindCouponExpired      = Kind{3304, http.StatusGone, "coupon_expired", "the batch has expired; use a current batch"}
+	KindCouponBatchUnknown = Kind{3305, http.StatusNotFound, "unknown_coupon_batch", "create the batch first with POST /api/v1/coupons/batches"}
+	KindCouponBatchExists  = Kind{3306, http.StatusConflict, "coupon_batch_exists", "batch ids are never reused; pick another id"}
 )
 
 // Error is a failure the middleware renders as {"code", "error"}.
@@ -104,11 +116,19 @@ var sentinelKinds = []struct {
 	{outreach.ErrNotFound, KindNotFound},
 	{outreach.ErrInvalid, KindInvalidField},
 	{outreach.ErrUnreachable, KindUnreachable},
+	{outreach.ErrTooLate, KindTooLate},
 	{templates.ErrNotFound, KindNoTemplate},
 	{templates.ErrInvalid, KindInvalidField},
 	{templates.ErrRender, KindRender},
 	{templates.ErrNoChannel, KindRender},
 	{contacts.ErrInvalid, KindInvalidField},
+	{outreach.ErrCouponInvalid, KindInvalidField},
+	{outreach.ErrCouponUnknown, KindCouponUnknown},
+	{outreach.ErrCouponUsed, KindCouponUsed},
+	{outreach.ErrCouponsExhausted, KindCouponsExhausted},
+	{outreach.ErrCouponExpired, KindCouponExpired},
+	{outreach.ErrCouponBatchNotFound, KindCouponBatchUnknown},
+	{outreach.ErrCouponBatchExists, KindCouponBatchExists},
 }
 
 // classify turns any error into a catalogue kind and the message to show.

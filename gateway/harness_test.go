@@ -24,6 +24,7 @@ import (
 	"github.com/journeygate/gateway/configs"
 	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/internal/redistest"
+	"github.com/journeygate/gateway/templates"
 )
 
 // Tencent's published WeCom test vector doubles as our test app.
@@ -87,7 +88,16 @@ func newHarness(t *testing.T, edit ...func(*configs.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Deps{Config: cfg, Redis: rdb, Contacts: store, WeCom: wc, OA: oa, Tokens: tokens, Registry: prometheus.NewRegistry(), Now: clk.Now})
+	tpls, err := templates.NewStore(rdb, templates.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renderer, err := templates.NewRenderer(templates.RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Deps{Config: cfg, Redis: rdb, Contacts: store, WeCom: wc, OA: oa, Tokens: tokens, Registry: prometheus.NewRegistry(), Now: clk.Now,
+		Templates: tpls, Renderer: renderer})
 	if err != nil {
 		t.Fatal(err)
 	}

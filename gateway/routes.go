@@ -37,4 +37,11 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/templates/:id/preview", s.auth(RoleAdmin, RoleMarketer), s.previewTemplate)
 	api.POST("/messages", s.auth(RoleAdmin, RoleMarketer), s.postMessage)
 	api.GET("/messages/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getMessage)
+	api.DELETE("/messages/:id", s.auth(RoleAdmin, RoleMarketer), s.cancelMessage)
+	api.POST("/coupons/batches", s.auth(RoleAdmin, RoleMarketer), s.createCouponBatch)
+	api.GET("/coupons/batches/:id", s.auth(RoleAdmin, RoleMarketer), s.getCouponBatch)
+	api.POST("/coupons/batches/:id/codes", s.auth(RoleAdmin, RoleMarketer), s.addCouponCodes)
+	api.POST("/coupons/batches/:id/issue", s.auth(RoleAdmin, RoleMarketer), s.issueCoupon)
+	api.POST("/coupons/batches/:id/remind", s.auth(RoleAdmin, RoleMarketer), s.remindCoupons)
+	api.POST("/coupons/redeem", s.auth(RoleAdmin, RoleMarketer), s.redeemCoupon) // JSON, or a shop system's form post with the same bearer
 }
