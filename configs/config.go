@@ -126,6 +126,11 @@ type Cap struct {
 	Channel string        `yaml:"channel"`
 	Max     int           `yaml:"max"`
 	Window  time.Duration `yaml:"window"`
+	// Optional scopes: only contacts with this tag; only this campaign ("*"
+	// counts each campaign on its own); only this outbound kind.
+	Tag      string `yaml:"tag,omitempty"`
+	Campaign string `yaml:"campaign,omitempty"`
+	Kind     string `yaml:"kind,omitempty"`
 }
 
 type QuietHours struct {

@@ -50,7 +50,7 @@ func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t 
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	rdb    *redis.Client
 	clock  *clock
@@ -60,7 +60,7 @@ type harness struct {
 	store  *contacts.Store
 }
 
-func newHarness(t *testing.T, edit ...func(*configs.Config)) *harness {
+func newHarness(t testing.TB, edit ...func(*configs.Config)) *harness {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	rdb := redistest.Client(t)
@@ -110,7 +110,7 @@ type response struct {
 	Header http.Header
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
@@ -120,7 +120,7 @@ func (r response) json(t *testing.T) map[string]any {
 }
 
 // code returns the catalogue code of an error response.
-func (r response) code(t *testing.T) int {
+func (r response) code(t testing.TB) int {
 	t.Helper()
 	c, ok := r.json(t)["code"].(float64)
 	if !ok {

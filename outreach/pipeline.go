@@ -52,6 +52,10 @@ type Options struct {
 	Now        func() time.Time
 	Log        *zap.Logger
 	Registry   prometheus.Registerer
+	// Caps are the frequency caps; nil sends without any.
+	Caps *Caps
+	// Quiet holds marketing back at night; nil never does.
+	Quiet *QuietHours
 }
 
 // Pipeline accepts intents and sends them from asynq workers.

@@ -81,6 +81,10 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T, senders ...Sender) *fixture {
+	return newFixtureWith(t, func(*Options, *redis.Client) {}, senders...)
+}
+
+func newFixtureWith(t *testing.T, edit func(*Options, *redis.Client), senders ...Sender) *fixture {
 	t.Helper()
 	rdb := redistest.Client(t)
 	store, err := contacts.NewStore(rdb, contacts.Options{})
@@ -91,7 +95,9 @@ func newFixture(t *testing.T, senders ...Sender) *fixture {
 		"receipt": {channels.SMS},
 		"welcome": {channels.WeCom, channels.SMS, channels.Email},
 	}}
-	p, err := New(rdb, store, r, senders, Options{MaxRetry: 3})
+	opt := Options{MaxRetry: 3}
+	edit(&opt, rdb)
+	p, err := New(rdb, store, r, senders, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,5 +357,87 @@ func TestCancelledReminderIsNeverSent(t *testing.T) {
 	}
 	if _, err := f.pipe.Cancel(t.Context(), "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("cancelling an unknown message: %v, want ErrNotFound", err)
+	}
+}
+
+func TestCapsHoldAcrossWorkers(t *testing.T) {
+	sms := newRecorder(channels.SMS)
+	f := newFixtureWith(t, func(o *Options, rdb *redis.Client) {
+		caps, err := NewCaps(rdb, []CapRule{{Name: "marketing-weekly", Purpose: "marketing", Channel: "any", Max: 3, Window: 168 * time.Hour}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Caps = caps
+	}, sms)
+	f.contactWith(t, contacts.Change{Identities: []contacts.Identity{phoneA}, Consent: []contacts.ConsentChange{{Channel: "sms", Status: "opted_in", Source: "form"}}})
+	const n = 12
+	for i := 0; i < n; i++ {
+		if _, _, err := f.pipe.Submit(t.Context(), Intent{ID: fmt.Sprintf("promo-%d", i), Contact: []contacts.Identity{phoneA}, Template: "receipt", Vars: map[string]any{"name": "a"}, Purpose: channels.Marketing}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := f.pipe.Submit(t.Context(), Intent{ID: "txn", Contact: []contacts.Identity{phoneA}, Template: "receipt", Vars: map[string]any{"name": "a"}, Purpose: channels.Transactional}); err != nil {
+		t.Fatal(err)
+	}
+	f.startWorkers(t, 3)
+	counts := map[Status]int{}
+	for i := 0; i < n; i++ {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			m, _ := f.pipe.Get(t.Context(), fmt.Sprintf("promo-%d", i))
+			if m.Status.Terminal() {
+				counts[m.Status]++
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("promo-%d stuck in %s", i, m.Status)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if diff := cmp.Diff(map[Status]int{StatusSent: 3, StatusCapped: n - 3}, counts); diff != "" {
+		t.Errorf("marketing outcomes under a max-3 cap (-want +got):\n%s", diff)
+	}
+	f.waitFor(t, "txn", StatusSent) // transactional messages are exempt
+}
+
+func TestQuietHoursDeferMarketingOnly(t *testing.T) {
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// asynq schedules on the real clock, so the quiet window is built around now.
+	now := time.Now().In(shanghai)
+	windowEnd := now.Add(2 * time.Hour).Truncate(time.Minute)
+	sms := newRecorder(channels.SMS)
+	f := newFixtureWith(t, func(o *Options, _ *redis.Client) {
+		q, err := NewQuietHours([]QuietRule{{Channels: []string{"sms"}, Start: now.Add(-time.Hour).Format("15:04"), End: windowEnd.Format("15:04"), Zone: shanghai}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Quiet = q
+	}, sms)
+	f.contactWith(t, contacts.Change{Identities: []contacts.Identity{phoneA}, Consent: []contacts.ConsentChange{{Channel: "sms", Status: "opted_in", Source: "form"}}})
+	f.startWorkers(t, 1)
+	for _, in := range []Intent{
+		{ID: "night-promo", Purpose: channels.Marketing},
+		{ID: "night-receipt", Purpose: channels.Transactional},
+	} {
+		in.Contact, in.Template, in.Vars = []contacts.Identity{phoneA}, "receipt", map[string]any{"name": "a"}
+		if _, _, err := f.pipe.Submit(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.waitFor(t, "night-receipt", StatusSent)
+	m := f.waitFor(t, "night-promo", StatusDeferred)
+	if want := windowEnd; !m.SendAt.Equal(want) {
+		t.Errorf("deferred to %v, want the window's end %v", m.SendAt, want)
+	}
+	if sms.count("night-promo") != 0 {
+		t.Error("a marketing message went out in quiet hours")
+	}
+	info, err := asynq.NewInspectorFromRedisClient(f.rdb).GetTaskInfo(QueueDefault, fmt.Sprintf("night-promo@%d", m.SendAt.Unix()))
+	if err != nil || info.State != asynq.TaskStateScheduled || !info.NextProcessAt.Equal(m.SendAt) {
+		t.Errorf("no task scheduled for the window's end: %+v, %v", info, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"go.uber.org/zap"
@@ -51,9 +52,32 @@ func (p *Pipeline) handleSend(ctx context.Context, t *asynq.Task) error {
 
 // attempt is how one channel fared.
 type attempt struct {
-	channel channels.Channel
-	reason  string
-	kind    channels.ErrorKind // 0 when the channel was skipped before sending
+	channel    channels.Channel
+	reason     string
+	kind       channels.ErrorKind // 0 when the channel was skipped before sending
+	capped     bool               // a frequency cap had no room
+	quietUntil time.Time          // quiet hours held it until then
+}
+
+// reserve takes the message's place under every matching frequency cap, in
+// one atomic step, right before the platform call.
+func (p *Pipeline) reserve(ctx context.Context, m *Message, c *contacts.Contact, out *channels.Outbound) (Reservation, error) {
+	if p.opt.Caps == nil {
+		return Reservation{}, nil
+	}
+	return p.opt.Caps.Reserve(ctx, CapRequest{ContactID: c.ID, MessageID: m.ID, Channel: string(out.Channel), Kind: out.Kind,
+		Purpose: string(m.Purpose), Campaign: m.Campaign, Tags: c.Tags})
+}
+
+// release gives a failed send's place back; a leftover place only makes a
+// cap stricter, so a failure here is logged and not retried.
+func (p *Pipeline) release(ctx context.Context, r Reservation) {
+	if p.opt.Caps == nil || len(r.Keys) == 0 {
+		return
+	}
+	if err := p.opt.Caps.Release(ctx, r); err != nil {
+		p.opt.Log.Warn("cap reservation not released", zap.String("message", r.MessageID), zap.Error(err))
+	}
 }
 
 func (p *Pipeline) send(ctx context.Context, m *Message) error {
@@ -84,16 +108,32 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 			tried = append(tried, attempt{channel: ch, reason: why})
 			continue
 		}
+		if m.Purpose == channels.Marketing {
+			if until := p.opt.Quiet.Until(p.opt.Now(), string(ch), contact.TZ); !until.IsZero() {
+				tried = append(tried, attempt{channel: ch, reason: "quiet hours until " + until.Format(time.RFC3339), quietUntil: until})
+				continue
+			}
+		}
 		content, err := p.render.Render(ctx, m.Template, ch, data)
 		if err != nil {
 			tried = append(tried, attempt{channel: ch, reason: err.Error(), kind: channels.Permanent})
 			continue
 		}
 		out := outbound(m, contact, ch, to, content)
+		reservation, err := p.reserve(ctx, m, contact, out)
+		var capped *CappedError
+		if errors.As(err, &capped) {
+			tried = append(tried, attempt{channel: ch, reason: "capped by " + capped.Rule, capped: true})
+			continue
+		}
+		if err != nil {
+			return p.retry(ctx, m, err)
+		}
 		receipt, err := sender.Send(ctx, out)
 		if err == nil {
 			return p.sent(ctx, m, contact, out, content.Version, receipt)
 		}
+		p.release(ctx, reservation)
 		kind := channels.KindOfError(err)
 		if kind == channels.Transient {
 			return p.retry(ctx, m, err)
@@ -145,21 +185,61 @@ func (p *Pipeline) retry(ctx context.Context, m *Message, cause error) error {
 	return cause
 }
 
-// giveUp ends a message no channel could carry: suppressed when nothing was
-// even tried (no consent, no reachable identity), failed otherwise.
+// giveUp settles a message no channel carried now. Quiet hours defer it to
+// the earliest window end (other channels may have been skipped for good
+// reasons meanwhile); otherwise a full cap makes it capped, a platform
+// refusal failed, and nothing tried at all (no consent, no reachable
+// identity) suppressed.
 func (p *Pipeline) giveUp(ctx context.Context, m *Message, c *contacts.Contact, tried []attempt) error {
-	status := StatusSuppressed
+	var quietUntil time.Time
+	capped, failed := false, false
 	reasons := make([]string, 0, len(tried))
 	for _, a := range tried {
-		if a.kind == channels.Permanent || a.kind == channels.OutsideWindow {
-			status = StatusFailed
+		switch {
+		case !a.quietUntil.IsZero():
+			if quietUntil.IsZero() || a.quietUntil.Before(quietUntil) {
+				quietUntil = a.quietUntil
+			}
+		case a.capped:
+			capped = true
+		case a.kind == channels.Permanent || a.kind == channels.OutsideWindow:
+			failed = true
 		}
 		reasons = append(reasons, string(a.channel)+": "+a.reason)
+	}
+	if !quietUntil.IsZero() {
+		return p.deferTo(ctx, m, quietUntil, joinReasons(reasons))
+	}
+	status := StatusSuppressed
+	switch {
+	case capped:
+		status = StatusCapped
+	case failed:
+		status = StatusFailed
 	}
 	if len(tried) == 0 {
 		reasons = append(reasons, "the template has no channel")
 	}
 	return p.finish(ctx, m.ID, status, c, joinReasons(reasons))
+}
+
+// deferTo puts a message back to sleep until t under a new task id (the
+// running task still holds the message id). If scheduling fails, the error
+// makes asynq retry this task, which finds the message deferred, claims it
+// and decides again.
+func (p *Pipeline) deferTo(ctx context.Context, m *Message, t time.Time, reason string) error {
+	if _, _, err := p.records.move(ctx, m.ID, []Status{StatusSending}, StatusDeferred, p.opt.Now(), false,
+		"send_at", msString(t), "error", reason); err != nil {
+		return err
+	}
+	payload, _ := json.Marshal(taskPayload{ID: m.ID})
+	_, err := p.queue.EnqueueContext(ctx, asynq.NewTask(taskSend, payload), asynq.TaskID(fmt.Sprintf("%s@%d", m.ID, t.Unix())),
+		asynq.ProcessAt(t), asynq.MaxRetry(p.opt.MaxRetry), asynq.Retention(24*time.Hour))
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("outreach: defer message %s: %w", m.ID, err)
+	}
+	p.sends.WithLabelValues("", string(StatusDeferred)).Inc()
+	return nil
 }
 
 func (p *Pipeline) finish(ctx context.Context, id string, status Status, c *contacts.Contact, reason string) error {

@@ -110,8 +110,12 @@ func run(cfg configs.Config) error {
 		return err
 	}
 	defer closeSenders()
+	caps, quiet, err := buildLimits(cfg.Outreach, rdb)
+	if err != nil {
+		return err
+	}
 	pipeline, err := outreach.New(rdb, store, outreach.TemplateRenderer{Store: tplStore, Renderer: renderer}, senders,
-		outreach.Options{MaxRetry: cfg.Outreach.MaxRetry, Log: log.Named("outreach"), Registry: registry})
+		outreach.Options{MaxRetry: cfg.Outreach.MaxRetry, Log: log.Named("outreach"), Registry: registry, Caps: caps, Quiet: quiet})
 	if err != nil {
 		return err
 	}
