@@ -135,6 +135,12 @@ func (e *SendError) Error() string {
 
 func (e *SendError) Unwrap() error { return e.Err }
 
+// ErrOutcomeUnknown marks a failure after the request may have reached the
+// platform (a timeout after writing it, a 5xx): the message may have gone
+// out. Senders of platforms without idempotency wrap it, and the pipeline
+// never resends such a message.
+var ErrOutcomeUnknown = errors.New("outcome unknown: the platform may have accepted the message")
+
 // KindOfError classifies any error from a sender; an error that is not a
 // SendError (a bug, a cancelled context) counts as transient.
 func KindOfError(err error) ErrorKind {

@@ -288,7 +288,7 @@ type couponRemindRequest struct {
 // skipped.
 func (s *Server) remindCoupons(c *gin.Context) {
 	if s.outreach == nil {
-		fail(c, newError(KindUnavailable, "sending is not configured on this gateway"))
+		fail(c, newError(KindNotConfigured, "sending is not configured on this gateway"))
 		return
 	}
 	var req couponRemindRequest

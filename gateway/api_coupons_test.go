@@ -236,7 +236,7 @@ func TestCouponAPIRejectsBadInputAndWritesNothing(t *testing.T) {
 		{"redeem: form, code twice", "/redeem", "code=" + used + "&code=" + avail[0], form, 400, KindInvalidField.Code, "once"},
 		{"redeem: form, no code", "/redeem", "order_id=o9", form, 400, KindInvalidField.Code, "code"},
 		{"redeem: form, bad encoding", "/redeem", "code=%zz", form, 400, KindInvalidField.Code, "form"},
-		{"remind: not configured", "/batches/live/remind", `{"template":"t","purpose":"service"}`, "", 503, KindUnavailable.Code, "sending"},
+		{"remind: not configured", "/batches/live/remind", `{"template":"t","purpose":"service"}`, "", 503, KindNotConfigured.Code, "sending"},
 	}
 	before := h.redisSnapshot()
 	for _, tt := range tests {

@@ -89,6 +89,9 @@ func (s *Server) eventFromRequest(req eventRequest) (channels.Event, error) {
 	}
 	at := s.now()
 	if req.At != nil {
+		if req.At.After(at.Add(s.cfg.Callbacks.MaxSkew)) {
+			return channels.Event{}, invalidField("at", "%s is in the future; give when the event happened", req.At.Format(time.RFC3339))
+		}
 		at = *req.At
 	}
 	ev := channels.Event{Source: channels.API, Type: req.Type, At: at, Contact: ids, Props: props}

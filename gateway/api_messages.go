@@ -28,7 +28,7 @@ type messageRequest struct {
 
 func (s *Server) postMessage(c *gin.Context) {
 	if s.outreach == nil {
-		fail(c, newError(KindUnavailable, "sending is not configured on this gateway"))
+		fail(c, newError(KindNotConfigured, "sending is not configured on this gateway"))
 		return
 	}
 	var req messageRequest
@@ -71,7 +71,7 @@ func (s *Server) postMessage(c *gin.Context) {
 // cancelMessage withdraws a scheduled message (a reminder no longer wanted).
 func (s *Server) cancelMessage(c *gin.Context) {
 	if s.outreach == nil {
-		fail(c, newError(KindUnavailable, "sending is not configured on this gateway"))
+		fail(c, newError(KindNotConfigured, "sending is not configured on this gateway"))
 		return
 	}
 	m, err := s.outreach.Cancel(c.Request.Context(), c.Param("id"))
@@ -84,7 +84,7 @@ func (s *Server) cancelMessage(c *gin.Context) {
 
 func (s *Server) getMessage(c *gin.Context) {
 	if s.outreach == nil {
-		fail(c, newError(KindUnavailable, "sending is not configured on this gateway"))
+		fail(c, newError(KindNotConfigured, "sending is not configured on this gateway"))
 		return
 	}
 	m, err := s.outreach.Get(c.Request.Context(), c.Param("id"))

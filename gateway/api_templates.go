@@ -12,7 +12,7 @@ import (
 
 func (s *Server) templatesOff(c *gin.Context) bool {
 	if s.tpls == nil || s.renderer == nil {
-		fail(c, newError(KindUnavailable, "templates are not configured on this gateway"))
+		fail(c, newError(KindNotConfigured, "templates are not configured on this gateway"))
 		return true
 	}
 	return false

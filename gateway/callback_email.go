@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"context"
 	_ "embed"
 	"html/template"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
@@ -30,8 +32,8 @@ func (s *Server) trackOpen(c *gin.Context) {
 	c.Data(http.StatusOK, "image/gif", email.OpenPixel())
 }
 
-// trackClick redirects first and records second: a Redis hiccup must never
-// strand a reader on an error page.
+// trackClick records the click under a short deadline, then redirects: a
+// Redis hiccup must never strand a reader on an error page.
 func (s *Server) trackClick(c *gin.Context) {
 	claim, err := s.tokens.Verify(c.Param("token"), 'c')
 	if err != nil {
@@ -75,9 +77,12 @@ func (s *Server) renderUnsubscribe(c *gin.Context, address string, done bool) {
 	_ = unsubscribePageTmpl.Execute(c.Writer, map[string]any{"Address": address, "Done": done, "Action": c.Request.URL.Path})
 }
 
-// applyQuietly records a tracking event without failing the response.
+// applyQuietly records a tracking event without failing the response, and
+// gives Redis half a second: a reader must never wait on a hiccup.
 func (s *Server) applyQuietly(c *gin.Context, ev channels.Event) {
-	outcome, err := s.ingest(c.Request.Context(), ev)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 500*time.Millisecond)
+	defer cancel()
+	outcome, err := s.ingest(ctx, ev)
 	s.metrics.callbacks.WithLabelValues(string(ev.Source), outcome).Inc()
 	if err != nil {
 		s.log.Warn("tracking event not recorded", zap.String("request_id", requestID(c)), zap.String("event", ev.ID), zap.Error(err))

@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/journeygate/gateway/channels"
+	"github.com/journeygate/gateway/channels/officialaccount"
 )
 
 const oaOff = "official-account callbacks are off: set WECHAT_TOKEN and WECHAT_APP_ID (and WECHAT_AES_KEY for safe mode)"
@@ -33,6 +35,10 @@ func (s *Server) oaEvent(c *gin.Context) {
 	}
 	withBody(c, func(body []byte) {
 		in, err := s.oa.Decode(c.Request.URL.Query(), body)
+		if errors.Is(err, officialaccount.ErrUnsupported) {
+			s.ignoreCallback(c, channels.OfficialAccount, err)
+			return
+		}
 		if err != nil {
 			s.rejectCallback(c, channels.OfficialAccount, err)
 			return

@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
 
 	"github.com/journeygate/gateway/channels"
+	"github.com/journeygate/gateway/channels/wecom"
 )
 
 // wecomVerify answers WeCom's URL check with the decrypted echostr as plain text.
@@ -31,6 +34,10 @@ func (s *Server) wecomEvent(c *gin.Context) {
 	}
 	withBody(c, func(body []byte) {
 		ev, err := s.wecom.Decode(c.Query("msg_signature"), c.Query("timestamp"), c.Query("nonce"), body)
+		if errors.Is(err, wecom.ErrUnsupported) {
+			s.ignoreCallback(c, channels.WeCom, err)
+			return
+		}
 		if err != nil {
 			s.rejectCallback(c, channels.WeCom, err)
 			return
@@ -40,6 +47,15 @@ func (s *Server) wecomEvent(c *gin.Context) {
 		}
 		c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("success"))
 	})
+}
+
+// ignoreCallback acknowledges a signed, well-formed event of a type we do
+// not act on: any other answer makes the platform retry, and WeChat shows
+// the follower "service unavailable". Nothing is stored.
+func (s *Server) ignoreCallback(c *gin.Context, source channels.Channel, err error) {
+	s.metrics.callbacks.WithLabelValues(string(source), outcomeIgnored).Inc()
+	s.log.Debug("callback ignored", zap.String("request_id", requestID(c)), zap.Error(err))
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("success"))
 }
 
 // rejectCallback counts and renders a callback that failed verification or decoding.

@@ -122,3 +122,22 @@ func TestWeComRejectsBadInputAndStoresNothing(t *testing.T) {
 		t.Errorf("rejected callbacks left %d keys in Redis", n)
 	}
 }
+
+func TestUnhandledButSignedEventsAreAcknowledged(t *testing.T) {
+	h := newHarness(t)
+	// change_external_chat (customer groups) is signed and valid, but not handled.
+	chat := `<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>` + fmtUnix(h.clock.Now()) +
+		`</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_chat]]></Event><ChatId><![CDATA[wrOg]]></ChatId><ChangeType><![CDATA[create]]></ChangeType></xml>`
+	if r := h.wecomPost(chat); r.Status != http.StatusOK || r.Body != "success" {
+		t.Errorf("WeCom: %d %q, want 200 success", r.Status, r.Body)
+	}
+	if r := h.oaPost(oaEventXML("oX", "VIEW_MINIPROGRAM", "pages/index", h.clock.Now())); r.Status != http.StatusOK || r.Body != "success" {
+		t.Errorf("official account: %d %q, want 200 success", r.Status, r.Body)
+	}
+	if n := h.dbsize(); n != 0 {
+		t.Errorf("ignored events stored %d keys", n)
+	}
+	if m := h.do(http.MethodGet, "/metrics", nil); !strings.Contains(m.Body, `gateway_callbacks_total{outcome="ignored",source="wecom"} 1`) {
+		t.Error("ignored callbacks are not counted")
+	}
+}

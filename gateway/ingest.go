@@ -18,6 +18,7 @@ const (
 	outcomeApplied   = "applied"
 	outcomeDuplicate = "duplicate"
 	outcomeRejected  = "rejected"
+	outcomeIgnored   = "ignored" // signed and well-formed, but a type we do not act on
 	outcomeFailed    = "failed"
 )
 
@@ -29,21 +30,45 @@ func (s *Server) ingest(ctx context.Context, ev channels.Event) (string, error) 
 		return outcomeOf(dup, err)
 	}
 	res, err := s.contacts.Apply(ctx, changeFor(ev))
-	if err == nil && !res.Duplicate && ev.Type == channels.TypeContactAdded {
-		// The contact change is stored; a welcome that cannot be scheduled
-		// (no such template, say) is logged, not failed: a platform retry
-		// would be a duplicate and could not bring it back anyway.
-		if werr := s.welcome(ctx, ev); werr != nil {
-			s.log.Warn("welcome message not scheduled", zap.String("event", ev.ID), zap.Error(werr))
-		}
+	if err != nil {
+		return outcomeFailed, err
 	}
-	if err == nil && !res.Duplicate && ev.Type == channels.TypeSMSDelivered && ev.Props["out_id"] != "" && s.outreach != nil {
+	// Follow-ups are idempotent and run on platform retries too, so one that
+	// failed the first time (and made us answer 5xx) happens on the retry.
+	if err := s.followUp(ctx, ev); err != nil {
+		return outcomeFailed, err
+	}
+	return outcomeOf(res.Duplicate, nil)
+}
+
+// followUp does what an event sets off beyond the contact change.
+func (s *Server) followUp(ctx context.Context, ev channels.Event) error {
+	switch outID := ev.Props["out_id"]; {
+	case ev.Type == channels.TypeContactAdded:
+		err := s.welcome(ctx, ev)
+		if isBadRequest(err) {
+			// A missing or broken welcome template will not mend on a retry.
+			s.log.Warn("welcome message not scheduled", zap.String("event", ev.ID), zap.Error(err))
+			return nil
+		}
+		return err
+	case s.outreach == nil || outID == "":
+	case ev.Type == channels.TypeSMSDelivered:
 		// Our SMS OutId is the message id: the receipt completes its record.
-		if err := s.outreach.MarkDelivered(ctx, ev.Props["out_id"]); err != nil {
-			return outcomeFailed, err
-		}
+		return s.outreach.MarkDelivered(ctx, outID)
+	case ev.Type == channels.TypeSMSFailed:
+		return s.outreach.MarkUndelivered(ctx, outID, ev.Props["err_code"])
 	}
-	return outcomeOf(res.Duplicate, err)
+	return nil
+}
+
+// isBadRequest tells errors about the request's content from storage trouble.
+func isBadRequest(err error) bool {
+	if err == nil {
+		return false
+	}
+	k, _ := classify(err)
+	return k.Status >= 400 && k.Status < 500
 }
 
 func outcomeOf(duplicate bool, err error) (string, error) {
@@ -86,11 +111,16 @@ func changeFor(ev channels.Event) contacts.Change {
 		ch.Owner = ev.Member
 		consent(channels.WeCom, "opted_in", withScene("added WeCom contact "+ev.Member, ev.Props["state"]))
 	case channels.TypeContactDeleted:
-		consent(channels.WeCom, "opted_out", "WeCom contact "+ev.Member+" removed the customer")
+		if ev.Props["source"] != "DELETE_BY_TRANSFER" { // a transfer to another rep is no opt-out
+			consent(channels.WeCom, "opted_out", "WeCom contact "+ev.Member+" removed the customer")
+		}
 	case channels.TypeContactLeft:
 		ch.Activity = "churned"
 		consent(channels.WeCom, "opted_out", "the customer removed WeCom contact "+ev.Member)
 	case channels.TypeEmailUnsubscribe:
+		// Not de-duplicated: someone who opted back in and uses an old link
+		// again must be opted out again (the change is idempotent anyway).
+		ch.EventID = ""
 		consent(channels.Email, "opted_out", "unsubscribe link in email "+ev.Props["message_id"])
 	case channels.TypeEmailComplaint:
 		consent(channels.Email, "opted_out", "spam complaint on email "+ev.Props["message_id"])

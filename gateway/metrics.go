@@ -29,7 +29,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route"}),
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gateway_callbacks_total", Help: "Platform callbacks by source and outcome (applied, duplicate, rejected, failed).",
+			Name: "gateway_callbacks_total", Help: "Platform callbacks by source and outcome (applied, duplicate, ignored, rejected, failed).",
 		}, []string{"source", "outcome"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_errors_total", Help: "Error responses by catalogue name.",

@@ -24,6 +24,7 @@ import (
 type Contacts interface {
 	Apply(ctx context.Context, ch contacts.Change) (contacts.Result, error)
 	Get(ctx context.Context, id string) (*contacts.Contact, error)
+	Lookup(ctx context.Context, i contacts.Identity) (string, error)
 }
 
 // Content is one channel's rendering of a template.
@@ -144,6 +145,14 @@ func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created
 		}
 		order = []channels.Channel{in.Channel}
 	}
+	// Check first, write second: a rejected intent leaves nothing behind.
+	known, err := p.knownContact(ctx, in.Contact)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := p.precheck(ctx, in, known, order); err != nil {
+		return nil, false, err
+	}
 	res, err := p.contacts.Apply(ctx, contacts.Change{
 		EventID: "msg:" + in.ID, Identities: in.Contact, At: now,
 		Timeline: &contacts.Entry{Type: "message_queued", Source: "outreach", Props: map[string]string{"message_id": in.ID, "template": in.Template, "purpose": string(in.Purpose)}},
@@ -151,13 +160,7 @@ func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created
 	if err != nil {
 		return nil, false, err
 	}
-	contact, err := p.contacts.Get(ctx, res.ContactID)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := p.precheck(ctx, in, contact, order); err != nil {
-		return nil, false, err
-	}
+	contact := &contacts.Contact{ID: res.ContactID}
 	sendAt := in.SendAt
 	if sendAt.IsZero() || sendAt.Before(now) {
 		sendAt = now
@@ -176,6 +179,27 @@ func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created
 		}
 	}
 	return m, stored, p.enqueue(ctx, m)
+}
+
+// knownContact returns the contact the identities name, or, for someone new,
+// a contact made of just those identities: enough to check the intent
+// without creating anyone yet.
+func (p *Pipeline) knownContact(ctx context.Context, ids []contacts.Identity) (*contacts.Contact, error) {
+	for _, id := range ids {
+		cid, err := p.contacts.Lookup(ctx, id)
+		if errors.Is(err, contacts.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return p.contacts.Get(ctx, cid)
+	}
+	c := &contacts.Contact{Identities: map[string][]string{}, Consent: map[string]string{}}
+	for _, id := range ids {
+		c.Identities[id.Kind] = append(c.Identities[id.Kind], id.Value)
+	}
+	return c, nil
 }
 
 // precheck catches what would fail at send time anyway, so the API can say so
@@ -225,9 +249,17 @@ func (p *Pipeline) Get(ctx context.Context, id string) (*Message, error) {
 	return p.records.get(ctx, id)
 }
 
-// MarkDelivered records a platform's delivery receipt for a sent message.
+// MarkDelivered records a platform's delivery receipt. A receipt is proof
+// the message went out, so it also settles a message whose send outcome was
+// unknown (still sending, or failed as "outcome unknown").
 func (p *Pipeline) MarkDelivered(ctx context.Context, id string) error {
-	_, _, err := p.records.move(ctx, id, []Status{StatusSent}, StatusDelivered, p.opt.Now(), false)
+	_, _, err := p.records.move(ctx, id, []Status{StatusSent, StatusSending, StatusFailed}, StatusDelivered, p.opt.Now(), false, "error", "")
+	return err
+}
+
+// MarkUndelivered records a receipt saying the platform could not deliver.
+func (p *Pipeline) MarkUndelivered(ctx context.Context, id, reason string) error {
+	_, _, err := p.records.move(ctx, id, []Status{StatusSent, StatusSending}, StatusFailed, p.opt.Now(), false, "error", "undelivered: "+reason)
 	return err
 }
 

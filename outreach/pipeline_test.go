@@ -269,8 +269,8 @@ func TestSubmitRejectsWhatCannotBeSent(t *testing.T) {
 	if _, _, err := f.pipe.Submit(t.Context(), Intent{Contact: []contacts.Identity{phoneA}, Template: "receipt", Purpose: channels.Service}); err == nil || err.Error() != `missing variable "name"` {
 		t.Errorf("missing variable: %v", err)
 	}
-	if n := f.rdb.Keys(t.Context(), "{m:*").Val(); len(n) != 0 {
-		t.Errorf("rejected intents left message records %v", n)
+	if n := f.rdb.Keys(t.Context(), "*").Val(); len(n) != 0 {
+		t.Errorf("rejected intents wrote %v", n)
 	}
 }
 
@@ -439,5 +439,27 @@ func TestQuietHoursDeferMarketingOnly(t *testing.T) {
 	info, err := asynq.NewInspectorFromRedisClient(f.rdb).GetTaskInfo(QueueDefault, fmt.Sprintf("night-promo@%d", m.SendAt.Unix()))
 	if err != nil || info.State != asynq.TaskStateScheduled || !info.NextProcessAt.Equal(m.SendAt) {
 		t.Errorf("no task scheduled for the window's end: %+v, %v", info, err)
+	}
+}
+
+func TestOutcomeUnknownIsNotResentButReceiptSettlesIt(t *testing.T) {
+	unknown := &channels.SendError{Kind: channels.Transient, Err: fmt.Errorf("read timeout after the request was written: %w", channels.ErrOutcomeUnknown)}
+	sms := newRecorder(channels.SMS, unknown)
+	f := newFixture(t, sms)
+	f.startWorkers(t, 1)
+	if _, _, err := f.pipe.Submit(t.Context(), Intent{ID: "maybe", Contact: []contacts.Identity{phoneA}, Template: "receipt", Vars: map[string]any{"name": "a"}, Purpose: channels.Transactional}); err != nil {
+		t.Fatal(err)
+	}
+	m := f.waitFor(t, "maybe", StatusFailed)
+	time.Sleep(300 * time.Millisecond) // a retry would have come by now
+	if m, _ = f.pipe.Get(t.Context(), "maybe"); m.Attempts != 1 || m.Status != StatusFailed {
+		t.Fatalf("an unknown outcome was retried: %+v", m)
+	}
+	// The platform's receipt proves it went out.
+	if err := f.pipe.MarkDelivered(t.Context(), "maybe"); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ = f.pipe.Get(t.Context(), "maybe"); m.Status != StatusDelivered || m.Error != "" {
+		t.Errorf("after the receipt: %s %q, want delivered", m.Status, m.Error)
 	}
 }

@@ -133,8 +133,13 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 		if err == nil {
 			return p.sent(ctx, m, contact, out, content.Version, receipt)
 		}
-		p.release(ctx, reservation)
 		kind := channels.KindOfError(err)
+		if errors.Is(err, channels.ErrOutcomeUnknown) {
+			// It may have gone out: a resend could be a duplicate. The cap
+			// place stays taken, and a delivery receipt can still arrive.
+			return p.finish(ctx, m.ID, StatusFailed, contact, err.Error())
+		}
+		p.release(ctx, reservation)
 		if kind == channels.Transient {
 			return p.retry(ctx, m, err)
 		}
@@ -238,7 +243,7 @@ func (p *Pipeline) deferTo(ctx context.Context, m *Message, t time.Time, reason 
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return fmt.Errorf("outreach: defer message %s: %w", m.ID, err)
 	}
-	p.sends.WithLabelValues("", string(StatusDeferred)).Inc()
+	p.sends.WithLabelValues("none", string(StatusDeferred)).Inc()
 	return nil
 }
 
@@ -247,7 +252,7 @@ func (p *Pipeline) finish(ctx context.Context, id string, status Status, c *cont
 	if err != nil || !moved {
 		return err
 	}
-	p.sends.WithLabelValues("", string(status)).Inc()
+	p.sends.WithLabelValues("none", string(status)).Inc()
 	if c == nil {
 		m, err := p.records.get(ctx, id)
 		if err != nil {

@@ -28,6 +28,10 @@ type CallbackConfig struct {
 	MaxSkew time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// AllowPlain accepts unencrypted requests even when EncodingAESKey is
+	// set, for an account switching modes. Off, a plain request to a
+	// safe-mode account is refused: its signature does not cover the body.
+	AllowPlain bool
 }
 
 // DefaultMaxSkew is wide enough for WeChat's retries (three within about
@@ -37,11 +41,13 @@ const DefaultMaxSkew = 5 * time.Minute
 // Callback verifies and decodes one account's callbacks. It is safe for
 // concurrent use.
 type Callback struct {
-	appID   string
-	token   string
-	key     []byte // decoded EncodingAESKey, nil in plain-only mode
-	maxSkew time.Duration
-	now     func() time.Time
+	appID string
+	token string
+	key   []byte // decoded EncodingAESKey, nil in plain-only mode
+	// allowPlain accepts plain-mode requests although a key is set.
+	allowPlain bool
+	maxSkew    time.Duration
+	now        func() time.Time
 }
 
 // Inbound is one decoded callback together with what a passive reply needs.
@@ -70,7 +76,7 @@ func NewCallback(cfg CallbackConfig) (*Callback, error) {
 	if cfg.MaxSkew < 0 {
 		return nil, fmt.Errorf("%w: MaxSkew is %s: use a positive duration, or zero for %s", ErrConfig, cfg.MaxSkew, DefaultMaxSkew)
 	}
-	c := &Callback{appID: cfg.AppID, token: cfg.Token, maxSkew: cfg.MaxSkew, now: cfg.Now}
+	c := &Callback{appID: cfg.AppID, token: cfg.Token, maxSkew: cfg.MaxSkew, now: cfg.Now, allowPlain: cfg.AllowPlain}
 	if c.maxSkew == 0 {
 		c.maxSkew = DefaultMaxSkew
 	}
@@ -137,6 +143,12 @@ func (c *Callback) Decode(q url.Values, body []byte) (*Inbound, error) {
 			return nil, err
 		}
 	} else {
+		if c.key != nil && !c.allowPlain {
+			// A plain-mode signature does not cover the body: with an AES key
+			// configured the account runs in safe mode, and a plain request is
+			// a replayed query string with a body of someone's choosing.
+			return nil, fmt.Errorf("%w: plain-mode message refused: this account is configured for safe mode (WECHAT_AES_KEY); clear the key to accept plain mode", ErrSignature)
+		}
 		if err := c.checkSignature(q.Get("signature"), ts, nonce); err != nil {
 			return nil, err
 		}

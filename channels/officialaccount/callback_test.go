@@ -386,3 +386,15 @@ func TestSeal(t *testing.T) {
 		t.Errorf("Seal without a key: error = %v, want ErrConfig", err)
 	}
 }
+
+func TestSafeModeAccountRefusesPlainRequests(t *testing.T) {
+	c, err := NewCallback(CallbackConfig{AppID: testAppID, Token: testToken, EncodingAESKey: testAESKey, Now: fixedClock(testNow)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A correctly signed plain query: its signature covers no body, so any body could ride on it.
+	msg := `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oVictim]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[unsubscribe]]></Event></xml>`
+	if _, err := c.Decode(plainQuery(testToken, testTS, testNonce), []byte(msg)); !errors.Is(err, ErrSignature) {
+		t.Fatalf("plain request to a safe-mode account: %v, want ErrSignature", err)
+	}
+}

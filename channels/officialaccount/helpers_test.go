@@ -22,10 +22,11 @@ var testNow = time.Unix(1700000000, 0)
 func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 // newTestCallback builds a Callback on the test account; aesKey "" means
-// plain mode only.
+// plain mode only. It accepts both modes, so tests can compare them;
+// TestSafeModeAccountRefusesPlainRequests covers the default.
 func newTestCallback(t testing.TB, aesKey string) *Callback {
 	t.Helper()
-	c, err := NewCallback(CallbackConfig{AppID: testAppID, Token: testToken, EncodingAESKey: aesKey, Now: fixedClock(testNow)})
+	c, err := NewCallback(CallbackConfig{AppID: testAppID, Token: testToken, EncodingAESKey: aesKey, Now: fixedClock(testNow), AllowPlain: true})
 	if err != nil {
 		t.Fatalf("NewCallback: %v", err)
 	}

@@ -32,7 +32,7 @@ var (
 	// usable answer came back (timeout, dropped connection, cancelled ctx,
 	// HTTP 5xx, unreadable body). The message may have been sent; SendSms is
 	// not idempotent, so whoever retries risks a duplicate.
-	ErrOutcomeUnknown = errors.New("SMS outcome unknown")
+	ErrOutcomeUnknown = fmt.Errorf("SMS %w", channels.ErrOutcomeUnknown)
 	// ErrUnreachable means no connection to Aliyun was made, so nothing was
 	// sent and a retry cannot duplicate the message.
 	ErrUnreachable = errors.New("Aliyun SMS API unreachable")
