@@ -63,7 +63,8 @@ end
 
 local event = ARGV[1]
 
-if event ~= '' and redis.call('EXISTS', evkey) == 1 then
+-- Claim the event id first: SET NX both tests and records it in one call.
+if event ~= '' and not redis.call('SET', evkey, '1', 'PX', ARGV[2], 'NX') then
   local score = redis.call('HGET', h, 'score') or '0'
   return {'dup', '', 0, tonumber(score), {}, {}, 0, {}, stale()}
 end
@@ -196,7 +197,6 @@ end
 
 if event ~= '' then
   local ttl = tonumber(ARGV[2])
-  redis.call('SET', evkey, '1', 'PX', ttl)
   redis.call('ZADD', evs, string.format('%d', now + ttl), event)
   if now % 8 == 0 then
     -- expired ids go in passing, on about one change in eight
