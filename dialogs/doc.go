@@ -59,7 +59,7 @@
 //	    - untag: cold
 //	    - score: +15
 //	    - stage: mql
-//	    - coupon: {batch: WINBACK_2026, save_as: coupon}
+//	    - coupon: {batch: winback_2026, save_as: coupon}
 //	    - remind: {template: webinar_reminder, at: "{{.starts_at}}", before: 24h}
 //	    - remind: {text: 别忘了, delay: 2h}
 //	    - set: {var: source, value: "{{.company}}"}

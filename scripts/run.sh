@@ -51,15 +51,20 @@ for f in configs/templates/*.json; do
   curl -fsS -X PUT -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
     --data-binary @"$f" "http://$HTTP_ADDR/api/v1/templates/$id" >/dev/null || { echo "seeding template $id failed" >&2; exit 1; }
 done
+api() { curl -fsS -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' "$@" >/dev/null; }
+expires=$(date -u -d '+90 days' +%Y-%m-%dT%H:%M:%SZ)
+if api -X POST "http://$HTTP_ADDR/api/v1/coupons/batches" -d "{\"id\":\"winback_2026\",\"name\":\"老客召回\",\"expires_at\":\"$expires\"}" 2>/dev/null; then
+  api -X POST "http://$HTTP_ADDR/api/v1/coupons/batches/winback_2026/codes" -d '{"generate":200,"prefix":"WB"}'
+fi
 
 cat <<MSG
 
   gateway   http://$HTTP_ADDR          (admin token: $ADMIN_TOKEN)
-  console   http://$HTTP_ADDR/console/
   metrics   http://$HTTP_ADDR/metrics
   sandbox   http://127.0.0.1:9000/      (chat as a customer, see what each channel received)
   redis     $REDIS_URL  (AOF in .run/redis)
 
+  Demo coupons: batch winback_2026 (200 codes), used by configs/dialogs/winback.yaml
   Demo templates: $(cd configs/templates && ls *.json | sed 's/\.json//' | tr '\n' ' ')
 
   Try:  curl -s -H "Authorization: Bearer $ADMIN_TOKEN" -X POST http://$HTTP_ADDR/api/v1/events \\

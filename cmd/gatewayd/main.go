@@ -38,15 +38,16 @@ func (f *configFiles) Set(v string) error { *f = append(*f, v); return nil }
 func main() {
 	var files configFiles
 	flag.Var(&files, "config", "config file (repeatable; later files override earlier ones)")
-	check := flag.Bool("check", false, "validate the configuration, print every problem and exit")
+	checkOnly := flag.Bool("check", false, "validate the configuration, templates and dialog scripts, print every problem and exit")
+	templatesDir := flag.String("templates", "configs/templates", "template files -check validates (and dialog scripts may use)")
 	flag.Parse()
 
 	cfg, err := configs.Load(files, os.LookupEnv)
 	if err == nil {
 		err = cfg.Validate()
 	}
-	if *check {
-		os.Exit(report(err))
+	if *checkOnly {
+		os.Exit(report(check(cfg, err, *templatesDir)))
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gatewayd: configuration problems:\n%v\n", err)
@@ -58,14 +59,14 @@ func main() {
 	}
 }
 
-func report(err error) int {
-	if err == nil {
-		fmt.Println("configuration OK")
+func report(problems []string) int {
+	if len(problems) == 0 {
+		fmt.Println("configuration, templates and dialog scripts OK")
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "configuration problems:")
-	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintln(os.Stderr, "  - "+line)
+	fmt.Fprintf(os.Stderr, "%d problems:\n", len(problems))
+	for _, p := range problems {
+		fmt.Fprintln(os.Stderr, "  - "+p)
 	}
 	return 1
 }
