@@ -21,9 +21,13 @@ func BenchmarkSendsPerChannel(b *testing.B) {
 		prepare func(i int)
 	}{
 		{"sms", func(i int) map[string]string { return map[string]string{"phone": fmt.Sprintf("1390000%04d", i)} }, nil},
-		{"email", func(i int) map[string]string { return map[string]string{"email": fmt.Sprintf("reader%d@example.com", i)} }, nil},
+		{"email", func(i int) map[string]string {
+			return map[string]string{"email": fmt.Sprintf("reader%d@example.com", i)}
+		}, nil},
 		{"officialaccount", func(i int) map[string]string { return map[string]string{"openid": fmt.Sprintf("oBench%d", i)} }, nil},
-		{"wecom", func(i int) map[string]string { return map[string]string{"external_userid": fmt.Sprintf("wmBench%d", i)} },
+		{"wecom", func(i int) map[string]string {
+			return map[string]string{"external_userid": fmt.Sprintf("wmBench%d", i)}
+		},
 			func(i int) {
 				s.call(http.MethodPost, s.sandbox+"/api/play/wecom", map[string]string{"external_userid": fmt.Sprintf("wmBench%d", i), "user_id": "rep.li", "event": "add_external_contact", "state": "bench"}, 200, nil)
 			}},

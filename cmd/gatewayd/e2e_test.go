@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -64,6 +65,77 @@ type stack struct {
 	gateway string // base URL
 	sandbox string // control API base URL
 	token   string
+	bins    string
+	env     []string
+	procs   map[string]*proc
+}
+
+// proc is one process of the stack.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// start runs a binary of the stack under name (its log is shown when the
+// test fails) and stops it when the test ends.
+func (s *stack) start(name string, args ...string) *proc {
+	s.t.Helper()
+	bin := name
+	if strings.HasPrefix(name, "gatewayd") {
+		bin = "gatewayd"
+	}
+	cmd := exec.Command(filepath.Join(s.bins, bin), args...)
+	cmd.Env = s.env
+	logFile, err := os.Create(filepath.Join(s.t.TempDir(), name+".log"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	s.procs[name] = p
+	s.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		if s.t.Failed() {
+			out, _ := os.ReadFile(logFile.Name())
+			s.t.Logf("%s log:\n%s", name, tail(string(out), 4000))
+		}
+	})
+	return p
+}
+
+// startGateway starts a gatewayd and waits until it is ready.
+func (s *stack) startGateway(name string) *proc {
+	s.t.Helper()
+	p := s.start(name, "-config", "../../configs/gateway.yaml")
+	s.eventually(name+" ready", func() bool {
+		select {
+		case <-p.done:
+			s.t.Fatalf("%s exited during start", name)
+		default:
+		}
+		resp, err := http.Get(s.gateway + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return p
+}
+
+// kill ends a process at once, as a crash or kill -9 would.
+func (s *stack) kill(name string) {
+	p := s.procs[name]
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
 }
 
 // startStack starts Redis, the sandbox and the gateway with the demo secrets.
@@ -89,49 +161,9 @@ func startStackWith(t testing.TB, extraEnv ...string) *stack {
 		"SANDBOX_REPORT_DELAY=100ms",
 	)
 	env = append(env, extraEnv...)
-	exited := make(chan string, 2)
-	start := func(name string, args ...string) {
-		cmd := exec.Command(filepath.Join(bins, name), args...)
-		cmd.Env = env
-		logFile, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() {
-			_ = cmd.Wait()
-			close(done)
-			exited <- name
-		}()
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			<-done
-			if t.Failed() {
-				out, _ := os.ReadFile(logFile.Name())
-				t.Logf("%s log:\n%s", name, tail(string(out), 4000))
-			}
-		})
-	}
-	start("sandbox", "-ui", ui, "-wecom", wecomAPI, "-wechat", wechatAPI, "-sms", smsAPI, "-smtp", smtpAddr, "-gateway", "http://"+gw)
-	start("gatewayd", "-config", "../../configs/gateway.yaml")
-	s := &stack{t: t, gateway: "http://" + gw, sandbox: "http://" + ui, token: "demo-admin-token-change-me"}
-	s.eventually("gateway ready", func() bool {
-		select {
-		case name := <-exited:
-			t.Fatalf("%s exited during start", name)
-		default:
-		}
-		resp, err := http.Get(s.gateway + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	s := &stack{t: t, gateway: "http://" + gw, sandbox: "http://" + ui, token: "demo-admin-token-change-me", bins: bins, env: env, procs: map[string]*proc{}}
+	s.start("sandbox", "-ui", ui, "-wecom", wecomAPI, "-wechat", wechatAPI, "-sms", smsAPI, "-smtp", smtpAddr, "-gateway", "http://"+gw)
+	s.startGateway("gatewayd")
 	s.seedTemplates()
 	return s
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,7 @@ func startWorkers(rdb redis.UniversalClient, cfg configs.Config, log *zap.Logger
 		LogLevel:            asynq.WarnLevel,
 		HealthCheckFunc:     func(err error) { w.running.Store(err == nil) },
 		HealthCheckInterval: 5 * time.Second,
+		RetryDelayFunc:      retryDelay,
 	})
 	mux := asynq.NewServeMux()
 	p.Register(mux)
@@ -52,4 +54,16 @@ func (w *workers) Ready() error {
 func (w *workers) Shutdown() {
 	w.running.Store(false)
 	w.srv.Shutdown()
+}
+
+// retryDelay backs off 5 s, 10 s, 20 s ... up to 30 minutes, with jitter so
+// a platform outage does not bring every retry back at the same instant.
+// (asynq's default starts at 15 s and grows as n^4.) A task whose worker
+// died is handed out again this way once its lease lapses.
+func retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+	d := 5 * time.Second << min(n, 9)
+	if d > 30*time.Minute {
+		d = 30 * time.Minute
+	}
+	return d + time.Duration(rand.Int64N(int64(d/5)))
 }
