@@ -55,8 +55,9 @@ var (
 	KindUnavailable   = Kind{5001, http.StatusServiceUnavailable, "storage_unavailable", "Redis did not answer; retry later"}
 	KindInternal      = Kind{5000, http.StatusInternalServerError, "internal", "an unexpected error; report the request id"}
 	KindNotConfigured = Kind{5002, http.StatusServiceUnavailable, "not_configured", "this gateway runs without that part; check its configuration"}
-	catalogue         = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoTemplate, KindRender, KindUnavailable, KindInternal,
-		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists}
+	catalogue         = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoTemplate, KindRender, KindUnavailable, KindNotConfigured, KindInternal,
+		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists,
+		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState}
 )
 
 // Coupon kinds (33xx).
@@ -69,7 +70,12 @@ var (
 	KindCouponBatchExists  = Kind{3306, http.StatusConflict, "coupon_batch_exists", "batch ids are never reused; pick another id"}
 )
 
+// Campaign kinds (34xx).
 var (
+	KindCampaignUnknown = Kind{3402, http.StatusNotFound, "unknown_campaign", "check the id; create campaigns with POST /api/v1/campaigns"}
+	KindCampaignExists  = Kind{3403, http.StatusConflict, "campaign_exists", "campaign ids are never reused; pick another id"}
+	KindCampaignState   = Kind{3404, http.StatusConflict, "campaign_state", "read the campaign's status first: a cancelled or finished campaign cannot be paused or resumed"}
+	KindAudience        = Kind{3401, http.StatusUnprocessableEntity, "invalid_audience", "write terms tag:<name>, stage:<name>, activity:<name> or score>=N joined by AND, OR, NOT and parentheses, with at least one tag term joined by AND"}
 )
 
 // Error is a failure the middleware renders as {"code", "error"}.
@@ -133,6 +139,11 @@ var sentinelKinds = []struct {
 	{outreach.ErrCouponExpired, KindCouponExpired},
 	{outreach.ErrCouponBatchNotFound, KindCouponBatchUnknown},
 	{outreach.ErrCouponBatchExists, KindCouponBatchExists},
+	{outreach.ErrAudience, KindAudience},
+	{outreach.ErrCampaignNotFound, KindCampaignUnknown},
+	{outreach.ErrCampaignExists, KindCampaignExists},
+	{outreach.ErrCampaignState, KindCampaignState},
+	{outreach.ErrCampaignInvalid, KindInvalidField},
 }
 
 // classify turns any error into a catalogue kind and the message to show.

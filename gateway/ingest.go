@@ -52,6 +52,13 @@ func (s *Server) followUp(ctx context.Context, ev channels.Event) error {
 			return nil
 		}
 		return err
+	case s.outreach != nil && ev.Props["campaign"] != "" && reactionStats[ev.Type] != "":
+		_, err := s.outreach.CountReaction(ctx, ev.Props["campaign"], ev.Props["message_id"], reactionStats[ev.Type])
+		if isBadRequest(err) { // a link without a message id: nothing to count
+			s.log.Info("campaign reaction not counted", zap.String("event", ev.ID), zap.Error(err))
+			return nil
+		}
+		return err
 	case s.outreach == nil || outID == "":
 	case ev.Type == channels.TypeSMSDelivered:
 		// Our SMS OutId is the message id: the receipt completes its record.
@@ -60,6 +67,13 @@ func (s *Server) followUp(ctx context.Context, ev channels.Event) error {
 		return s.outreach.MarkUndelivered(ctx, outID, ev.Props["err_code"])
 	}
 	return nil
+}
+
+// reactionStats maps tracking events to the campaign statistic they add to.
+var reactionStats = map[string]string{
+	channels.TypeEmailOpen:        outreach.StatOpened,
+	channels.TypeEmailClick:       outreach.StatClicked,
+	channels.TypeEmailUnsubscribe: outreach.StatUnsubscribed,
 }
 
 // isBadRequest tells errors about the request's content from storage trouble.

@@ -43,5 +43,11 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/coupons/batches/:id/codes", s.auth(RoleAdmin, RoleMarketer), s.addCouponCodes)
 	api.POST("/coupons/batches/:id/issue", s.auth(RoleAdmin, RoleMarketer), s.issueCoupon)
 	api.POST("/coupons/batches/:id/remind", s.auth(RoleAdmin, RoleMarketer), s.remindCoupons)
+	api.POST("/campaigns/audience/preview", s.auth(RoleAdmin, RoleMarketer), s.previewAudience)
+	api.POST("/campaigns", s.auth(RoleAdmin, RoleMarketer), s.createCampaign)
+	api.GET("/campaigns/:id", s.auth(RoleAdmin, RoleMarketer), s.getCampaign)
+	api.POST("/campaigns/:id/pause", s.auth(RoleAdmin, RoleMarketer), s.steerCampaign(pauseCampaign))
+	api.POST("/campaigns/:id/resume", s.auth(RoleAdmin, RoleMarketer), s.steerCampaign(resumeCampaign))
+	api.POST("/campaigns/:id/cancel", s.auth(RoleAdmin, RoleMarketer), s.steerCampaign(cancelCampaign))
 	api.POST("/coupons/redeem", s.auth(RoleAdmin, RoleMarketer), s.redeemCoupon) // JSON, or a shop system's form post with the same bearer
 }

@@ -44,6 +44,7 @@ type Message struct {
 	Purpose         channels.Purpose `json:"purpose"`
 	ForcedChannel   channels.Channel `json:"forced_channel,omitempty"`
 	Campaign        string           `json:"campaign,omitempty"`
+	Variant         string           `json:"variant,omitempty"` // the campaign's A/B arm
 	WelcomeCode     string           `json:"-"`
 	Vars            map[string]any   `json:"vars,omitempty"`
 	SendAt          time.Time        `json:"send_at"`

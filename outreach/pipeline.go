@@ -253,7 +253,10 @@ func (p *Pipeline) Get(ctx context.Context, id string) (*Message, error) {
 // the message went out, so it also settles a message whose send outcome was
 // unknown (still sending, or failed as "outcome unknown").
 func (p *Pipeline) MarkDelivered(ctx context.Context, id string) error {
-	_, _, err := p.records.move(ctx, id, []Status{StatusSent, StatusSending, StatusFailed}, StatusDelivered, p.opt.Now(), false, "error", "")
+	moved, _, err := p.records.move(ctx, id, []Status{StatusSent, StatusSending, StatusFailed}, StatusDelivered, p.opt.Now(), false, "error", "")
+	if moved {
+		p.countByID(ctx, id, string(StatusDelivered))
+	}
 	return err
 }
 

@@ -36,20 +36,28 @@ func newRecords(rdb redis.UniversalClient, ttl time.Duration) *records {
 
 // add stores m unless its id is taken; it reports whether it was stored.
 func (r *records) add(ctx context.Context, m *Message) (bool, error) {
-	vars, err := json.Marshal(m.Vars)
+	args, err := r.createArgs(m)
 	if err != nil {
 		return false, err
 	}
-	args := []any{r.ttl.Milliseconds(),
-		"id", m.ID, "status", string(m.Status), "contact_id", m.ContactID, "template", m.Template,
-		"purpose", string(m.Purpose), "forced_channel", string(m.ForcedChannel), "campaign", m.Campaign,
-		"vars", vars, "send_at", msString(m.SendAt), "created_at", msString(m.CreatedAt),
-		"updated_at", msString(m.UpdatedAt), "attempts", "0", "welcome_code", m.WelcomeCode}
 	n, err := r.create.Run(ctx, r.rdb, []string{messageKey(m.ID)}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("outreach: store message %s: %w", m.ID, err)
 	}
 	return n == 1, nil
+}
+
+// createArgs is create.lua's ARGV for m.
+func (r *records) createArgs(m *Message) ([]any, error) {
+	vars, err := json.Marshal(m.Vars)
+	if err != nil {
+		return nil, err
+	}
+	return []any{r.ttl.Milliseconds(),
+		"id", m.ID, "status", string(m.Status), "contact_id", m.ContactID, "template", m.Template,
+		"purpose", string(m.Purpose), "forced_channel", string(m.ForcedChannel), "campaign", m.Campaign,
+		"vars", vars, "send_at", msString(m.SendAt), "created_at", msString(m.CreatedAt),
+		"updated_at", msString(m.UpdatedAt), "attempts", "0", "welcome_code", m.WelcomeCode, "variant", m.Variant}, nil
 }
 
 func (r *records) get(ctx context.Context, id string) (*Message, error) {
@@ -65,7 +73,7 @@ func (r *records) get(ctx context.Context, id string) (*Message, error) {
 		ContactID: h["contact_id"], Template: h["template"], Purpose: channels.Purpose(h["purpose"]),
 		ForcedChannel: channels.Channel(h["forced_channel"]), Campaign: h["campaign"],
 		SendAt: msTime(h["send_at"]), CreatedAt: msTime(h["created_at"]), UpdatedAt: msTime(h["updated_at"]),
-		PlatformID: h["platform_id"], Error: h["error"], WelcomeCode: h["welcome_code"],
+		PlatformID: h["platform_id"], Error: h["error"], WelcomeCode: h["welcome_code"], Variant: h["variant"],
 	}
 	m.Attempts, _ = strconv.Atoi(h["attempts"])
 	m.TemplateVersion, _ = strconv.Atoi(h["template_version"])

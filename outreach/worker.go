@@ -172,6 +172,7 @@ func (p *Pipeline) sent(ctx context.Context, m *Message, c *contacts.Contact, ou
 		return err
 	}
 	p.sends.WithLabelValues(string(out.Channel), string(StatusSent)).Inc()
+	p.countMessage(ctx, m, string(out.Channel), string(StatusSent))
 	p.note(ctx, c, m, "message_sent", map[string]string{"channel": string(out.Channel), "kind": kind, "platform_id": r.PlatformID, "template_version": strconv.Itoa(version)})
 	return nil
 }
@@ -244,6 +245,7 @@ func (p *Pipeline) deferTo(ctx context.Context, m *Message, t time.Time, reason 
 		return fmt.Errorf("outreach: defer message %s: %w", m.ID, err)
 	}
 	p.sends.WithLabelValues("none", string(StatusDeferred)).Inc()
+	p.countMessage(ctx, m, noChannel, string(StatusDeferred))
 	return nil
 }
 
@@ -253,6 +255,7 @@ func (p *Pipeline) finish(ctx context.Context, id string, status Status, c *cont
 		return err
 	}
 	p.sends.WithLabelValues("none", string(status)).Inc()
+	p.countByID(ctx, id, string(status))
 	if c == nil {
 		m, err := p.records.get(ctx, id)
 		if err != nil {

@@ -121,7 +121,11 @@ func run(cfg configs.Config) error {
 		return err
 	}
 	defer func() { _ = pipeline.Close() }()
-	workers := startWorkers(rdb, cfg, log, pipeline)
+	campaigns, err := outreach.NewCampaigns(rdb, pipeline, store, outreach.CampaignOptions{Log: log.Named("campaigns")})
+	if err != nil {
+		return err
+	}
+	workers := startWorkers(rdb, cfg, log, pipeline.Register, campaigns.Register)
 	defer workers.Shutdown()
 
 	deps := gateway.Deps{Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,

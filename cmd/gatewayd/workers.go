@@ -21,7 +21,8 @@ type workers struct {
 	log     *zap.Logger
 }
 
-func startWorkers(rdb redis.UniversalClient, cfg configs.Config, log *zap.Logger, p *outreach.Pipeline) *workers {
+// startWorkers runs the task handlers each register adds to the mux.
+func startWorkers(rdb redis.UniversalClient, cfg configs.Config, log *zap.Logger, register ...func(*asynq.ServeMux)) *workers {
 	w := &workers{log: log.Named("workers")}
 	w.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:         cfg.Outreach.Workers,
@@ -34,7 +35,9 @@ func startWorkers(rdb redis.UniversalClient, cfg configs.Config, log *zap.Logger
 		RetryDelayFunc:      retryDelay,
 	})
 	mux := asynq.NewServeMux()
-	p.Register(mux)
+	for _, r := range register {
+		r(mux)
+	}
 	if err := w.srv.Start(mux); err != nil {
 		w.log.Error("workers did not start", zap.Error(err))
 		return w
