@@ -251,17 +251,6 @@ func (f *fixture) say(t testing.TB, id, text string) Outcome {
 	return out
 }
 
-func (f *fixture) event(t testing.TB, id, typ string, props map[string]string) Outcome {
-	t.Helper()
-	in := f.act.inbound(id)
-	in.Channel, in.EventType, in.Props = "wecom", typ, props
-	out, err := f.eng.Handle(context.Background(), in)
-	if err != nil {
-		t.Fatalf("Handle(%s): %v", typ, err)
-	}
-	return out
-}
-
 func texts(out Outcome) []string {
 	var s []string
 	for _, r := range out.Replies {

@@ -2,6 +2,7 @@ package dialogs
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -51,7 +52,8 @@ func Load(dir string, opts LoadOptions) (*Library, error) {
 		return nil, Problems{{File: dir, Message: "dialog folder does not exist or is not a folder; set dialogs.dir in the config"}}
 	}
 	lib, err := LoadFS(os.DirFS(dir), opts)
-	if ps, ok := err.(Problems); ok {
+	var ps Problems
+	if errors.As(err, &ps) {
 		for i := range ps {
 			ps[i].File = path.Join(dir, ps[i].File)
 		}

@@ -450,16 +450,16 @@ func TestOutcomeUnknownIsNotResentButReceiptSettlesIt(t *testing.T) {
 	if _, _, err := f.pipe.Submit(t.Context(), Intent{ID: "maybe", Contact: []contacts.Identity{phoneA}, Template: "receipt", Vars: map[string]any{"name": "a"}, Purpose: channels.Transactional}); err != nil {
 		t.Fatal(err)
 	}
-	m := f.waitFor(t, "maybe", StatusFailed)
+	f.waitFor(t, "maybe", StatusFailed)
 	time.Sleep(300 * time.Millisecond) // a retry would have come by now
-	if m, _ = f.pipe.Get(t.Context(), "maybe"); m.Attempts != 1 || m.Status != StatusFailed {
+	if m, _ := f.pipe.Get(t.Context(), "maybe"); m.Attempts != 1 || m.Status != StatusFailed {
 		t.Fatalf("an unknown outcome was retried: %+v", m)
 	}
 	// The platform's receipt proves it went out.
 	if err := f.pipe.MarkDelivered(t.Context(), "maybe"); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ = f.pipe.Get(t.Context(), "maybe"); m.Status != StatusDelivered || m.Error != "" {
+	if m, _ := f.pipe.Get(t.Context(), "maybe"); m.Status != StatusDelivered || m.Error != "" {
 		t.Errorf("after the receipt: %s %q, want delivered", m.Status, m.Error)
 	}
 }
