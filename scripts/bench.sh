@@ -22,8 +22,9 @@ fi
 section "Sends per channel through the whole stack (API → asynq → sender → sandbox)"
 bench ./cmd/gatewayd '^BenchmarkSendsPerChannel$'
 section "Per-operation costs"
-go test ./channels/... ./contacts ./templates -run '^$' -bench . -benchmem -benchtime 2000x -timeout 20m \
-  | grep -E '^Benchmark' | grep -v -E 'Campaign' | tee -a "$out"
+go test ./channels/... ./contacts ./templates ./dialogs -run '^$' -benchmem -benchtime 2000x -timeout 20m \
+  -bench '^Benchmark(ScanXML|Decode|Apply|ApplyParallel|Render|Validate|Send|Step)$' \
+  | grep -E '^Benchmark' | tee -a "$out"
 
 section "Summary"
 awk '
