@@ -2,53 +2,13 @@ package dialogs
 
 import (
 	"context"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/journeygate/gateway/internal/redistest"
 )
-
-// startCluster starts a three-node Redis Cluster (no replicas) and returns
-// a cluster client for it.
-func startCluster(t *testing.T) *redis.ClusterClient {
-	t.Helper()
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		t.Skip("redis-cli not found; it creates the test cluster")
-	}
-	var addrs []string
-	for range 3 {
-		srv := redistest.Start(t, "cluster-enabled yes", "cluster-config-file nodes.conf", "cluster-node-timeout 5000")
-		addrs = append(addrs, srv.Addr)
-	}
-	args := append([]string{"--cluster", "create"}, addrs...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
-	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
-		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, a := range addrs {
-		host, port, _ := strings.Cut(a, ":")
-		for {
-			out, _ := exec.Command(cli, "-h", host, "-p", port, "cluster", "info").Output()
-			if strings.Contains(string(out), "cluster_state:ok") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("cluster at %s not ready: %s", a, out)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
-}
 
 // TestOnCluster runs a conversation with a timeout, a hand-off and a resume
 // on Redis Cluster: every script stays in one slot.
@@ -56,7 +16,7 @@ func TestOnCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a three-node cluster")
 	}
-	rdb := startCluster(t)
+	rdb := redistest.Cluster(t)
 	ctx := context.Background()
 	act, clk := newFakeActions(), &clock{t: t0}
 	const script = `id: w
