@@ -35,31 +35,11 @@ func DecodeBounces(body []byte, now time.Time) ([]channels.Event, error) {
 	return events, nil
 }
 
+// bounceItems decodes a pushed batch, every item before any is used.
 func bounceItems(body []byte) ([]map[string]json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, fmt.Errorf("%w: the body is empty; send a JSON array of bounce objects", ErrMalformed)
-	}
-	var raws []json.RawMessage
-	switch trimmed[0] {
-	case '[':
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, fmt.Errorf("%w: the body is not a valid JSON array: %w", ErrMalformed, err)
-		}
-	case '{':
-		raws = []json.RawMessage{trimmed}
-	default:
-		return nil, fmt.Errorf("%w: the body must be a JSON array of bounce objects (or one object)", ErrMalformed)
-	}
-	items := make([]map[string]json.RawMessage, len(raws))
-	for i, raw := range raws {
-		raw = bytes.TrimSpace(raw)
-		if len(raw) == 0 || raw[0] != '{' {
-			return nil, fmt.Errorf("%w: item %d: expected a JSON object", ErrMalformed, i)
-		}
-		if err := json.Unmarshal(raw, &items[i]); err != nil {
-			return nil, fmt.Errorf("%w: item %d: not a valid JSON object: %w", ErrMalformed, i, err)
-		}
+	items, err := channels.JSONItems(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return items, nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/journeygate/gateway/channels"
 )
 
 // Aliyun writes push times as Beijing wall-clock time without a zone. China
@@ -20,34 +22,11 @@ const pushTimeLayout = "2006-01-02 15:04:05"
 // body cannot make huge Redis keys.
 const maxIDLen = 128
 
-// pushItems splits a push body into its objects. Aliyun sends a JSON array;
-// a single object is accepted too, because hand-written test pushes and some
-// relays send one report unwrapped.
+// pushItems decodes a pushed batch, every item before any is used.
 func pushItems(body []byte) ([]map[string]json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, fmt.Errorf("%w: the body is empty; send a JSON array of objects", ErrMalformed)
-	}
-	var raws []json.RawMessage
-	switch trimmed[0] {
-	case '[':
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, fmt.Errorf("%w: the body is not a valid JSON array: %w", ErrMalformed, err)
-		}
-	case '{':
-		raws = []json.RawMessage{trimmed}
-	default:
-		return nil, fmt.Errorf("%w: the body must be a JSON array of objects (or one object)", ErrMalformed)
-	}
-	items := make([]map[string]json.RawMessage, len(raws))
-	for i, raw := range raws {
-		raw = bytes.TrimSpace(raw)
-		if len(raw) == 0 || raw[0] != '{' {
-			return nil, fmt.Errorf("%w: item %d: expected a JSON object", ErrMalformed, i)
-		}
-		if err := json.Unmarshal(raw, &items[i]); err != nil {
-			return nil, fmt.Errorf("%w: item %d: not a valid JSON object: %w", ErrMalformed, i, err)
-		}
+	items, err := channels.JSONItems(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return items, nil
 }
