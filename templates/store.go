@@ -17,9 +17,6 @@ import (
 	"github.com/journeygate/gateway/channels"
 )
 
-// DefaultMaxVersions is how many versions a template's history keeps by
-// default; older ones are dropped, the current one never is.
-const DefaultMaxVersions = 100
 
 const maxUpdatedByBytes = 128
 
@@ -27,7 +24,8 @@ const maxUpdatedByBytes = 128
 type Options struct {
 	// Now is the clock stamping UpdatedAt (default time.Now).
 	Now func() time.Time
-	// MaxVersions bounds each template's history (default 100).
+	// MaxVersions bounds each template's history; 0 (the default) keeps
+	// every version, as the API promises. The current one is never dropped.
 	MaxVersions int
 }
 
@@ -58,9 +56,7 @@ func NewStore(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	}
 	switch {
 	case opts.MaxVersions < 0:
-		return nil, fmt.Errorf("templates: MaxVersions is %d; use 0 for the default %d or a positive bound", opts.MaxVersions, DefaultMaxVersions)
-	case opts.MaxVersions == 0:
-		opts.MaxVersions = DefaultMaxVersions
+		return nil, fmt.Errorf("templates: MaxVersions is %d; use 0 to keep every version or a positive bound", opts.MaxVersions)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -222,8 +218,8 @@ func (s *Store) GetVersion(ctx context.Context, id string, version int) (Templat
 	k := keysFor(id)
 	rec, err := s.version.Run(ctx, s.rdb, []string{k.cur, k.hist}, version).Text()
 	if errors.Is(err, redis.Nil) {
-		return Template{}, fmt.Errorf("%w: template %q has no version %d (never saved, or older than the %d versions kept)",
-			ErrNotFound, id, version, s.opt.MaxVersions)
+		return Template{}, fmt.Errorf("%w: template %q has no version %d (never saved, or dropped by the history bound)",
+			ErrNotFound, id, version)
 	}
 	if err != nil {
 		return Template{}, fmt.Errorf("templates: get %s version %d: %w", id, version, err)

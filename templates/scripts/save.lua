@@ -12,7 +12,7 @@
 --   1 content digest (hex)
 --   2 template JSON without its version
 --   3 summary JSON without its version
---   4 how many versions the history keeps (>= 1)
+--   4 how many versions the history keeps (0 = every version)
 --
 -- Returns {1, record} when a version was added, {0, record} with the
 -- current version's record when the content was unchanged. A record is
@@ -26,5 +26,7 @@ local rec = '{"v":' .. v .. ',"t":' .. ARGV[2] .. '}'
 local sum = '{"v":' .. v .. ',"s":' .. ARGV[3] .. '}'
 redis.call('HSET', KEYS[1], 'json', rec, 'sum', sum, 'digest', ARGV[1], 'version', v)
 redis.call('LPUSH', KEYS[3], rec)
-redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
+if tonumber(ARGV[4]) > 0 then
+  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
+end
 return {1, rec}
