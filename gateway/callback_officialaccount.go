@@ -25,9 +25,10 @@ func (s *Server) oaVerify(c *gin.Context) {
 	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(echo))
 }
 
-// oaEvent takes a plain or safe-mode message. It answers "success" (WeChat's
-// "no reply") rather than an empty encrypted reply, which WeChat would show
-// the follower as an error.
+// oaEvent takes a plain or safe-mode message. A script's first text reply is
+// the passive reply; without one it answers "success" (WeChat's "no reply")
+// rather than an empty encrypted reply, which WeChat would show the follower
+// as an error.
 func (s *Server) oaEvent(c *gin.Context) {
 	if s.oa == nil {
 		fail(c, newError(KindChannelOff, oaOff))
@@ -43,8 +44,20 @@ func (s *Server) oaEvent(c *gin.Context) {
 			s.rejectCallback(c, channels.OfficialAccount, err)
 			return
 		}
-		if !s.apply(c, in.Event) {
+		reply, ok := s.applyReply(c, in.Event, true)
+		if !ok {
 			return
+		}
+		if reply != nil {
+			body, err := s.oa.Reply(in, reply.Text)
+			if err == nil {
+				c.Data(http.StatusOK, "application/xml; charset=utf-8", body)
+				return
+			}
+			// A text WeChat cannot carry inline still goes out, as a
+			// customer-service message.
+			s.dialogFailed("passive_reply", in.Event, err)
+			s.sendDialogReply(c.Request.Context(), in.Event, reply.contactID, channels.OfficialAccount, reply.Reply)
 		}
 		c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("success"))
 	})

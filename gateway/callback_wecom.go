@@ -67,11 +67,18 @@ func (s *Server) rejectCallback(c *gin.Context, source channels.Channel, err err
 // apply ingests one event and counts the outcome; on a storage failure it
 // renders the error (5xx, so the platform retries) and returns false.
 func (s *Server) apply(c *gin.Context, ev channels.Event) bool {
-	outcome, err := s.ingest(c.Request.Context(), ev)
+	_, ok := s.applyReply(c, ev, false)
+	return ok
+}
+
+// applyReply is apply for a callback that can answer inline: it also
+// returns the script's first text reply when passive (nil if none).
+func (s *Server) applyReply(c *gin.Context, ev channels.Event, passive bool) (*inlineReply, bool) {
+	outcome, reply, err := s.ingestReply(c.Request.Context(), ev, passive)
 	s.metrics.callbacks.WithLabelValues(string(ev.Source), outcome).Inc()
 	if err != nil {
 		fail(c, err)
-		return false
+		return nil, false
 	}
-	return true
+	return reply, true
 }

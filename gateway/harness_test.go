@@ -62,6 +62,13 @@ type harness struct {
 
 func newHarness(t testing.TB, edit ...func(*configs.Config)) *harness {
 	t.Helper()
+	return newHarnessDeps(t, nil, edit...)
+}
+
+// newHarnessDeps is newHarness with a last say over the server's Deps
+// (Redis, contacts and the clock are set when it runs).
+func newHarnessDeps(t testing.TB, deps func(*Deps), edit ...func(*configs.Config)) *harness {
+	t.Helper()
 	gin.SetMode(gin.TestMode)
 	rdb := redistest.Client(t)
 	clk := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
@@ -96,8 +103,12 @@ func newHarness(t testing.TB, edit ...func(*configs.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Deps{Config: cfg, Redis: rdb, Contacts: store, WeCom: wc, OA: oa, Tokens: tokens, Registry: prometheus.NewRegistry(), Now: clk.Now,
-		Templates: tpls, Renderer: renderer})
+	d := Deps{Config: cfg, Redis: rdb, Contacts: store, WeCom: wc, OA: oa, Tokens: tokens, Registry: prometheus.NewRegistry(), Now: clk.Now,
+		Templates: tpls, Renderer: renderer}
+	if deps != nil {
+		deps(&d)
+	}
+	srv, err := New(d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,20 +25,36 @@ const (
 // ingest applies one decoded event exactly once: to the customer's contact
 // when it names one, else to the inbox of member and platform events.
 func (s *Server) ingest(ctx context.Context, ev channels.Event) (string, error) {
+	outcome, _, err := s.ingestReply(ctx, ev, false)
+	return outcome, err
+}
+
+// ingestReply is ingest for a callback that can answer the customer inline
+// (passive): it returns the first text reply of the contact's script, and
+// sends the others through outreach.
+func (s *Server) ingestReply(ctx context.Context, ev channels.Event, passive bool) (string, *inlineReply, error) {
 	if len(ev.Contact) == 0 {
 		dup, err := s.inbox.record(ctx, ev)
-		return outcomeOf(dup, err)
+		outcome, err := outcomeOf(dup, err)
+		return outcome, nil, err
 	}
 	res, err := s.contacts.Apply(ctx, changeFor(ev))
 	if err != nil {
-		return outcomeFailed, err
+		return outcomeFailed, nil, err
+	}
+	var reply *inlineReply
+	if !res.Duplicate {
+		// A platform retry is a duplicate and the script already answered
+		// it; dialog trouble never fails the callback, the event is stored.
+		reply = s.converse(ctx, ev, res, passive)
 	}
 	// Follow-ups are idempotent and run on platform retries too, so one that
 	// failed the first time (and made us answer 5xx) happens on the retry.
 	if err := s.followUp(ctx, ev); err != nil {
-		return outcomeFailed, err
+		return outcomeFailed, nil, err
 	}
-	return outcomeOf(res.Duplicate, nil)
+	outcome, _ := outcomeOf(res.Duplicate, nil)
+	return outcome, reply, nil
 }
 
 // followUp does what an event sets off beyond the contact change.

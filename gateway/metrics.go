@@ -16,6 +16,7 @@ type metrics struct {
 	duration  *prometheus.HistogramVec
 	callbacks *prometheus.CounterVec
 	errors    *prometheus.CounterVec
+	dialogs   *prometheus.CounterVec
 	redis     *prometheus.HistogramVec
 }
 
@@ -34,12 +35,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_errors_total", Help: "Error responses by catalogue name.",
 		}, []string{"kind"}),
+		dialogs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_dialog_errors_total", Help: "Failures of nurture scripts on inbound events by stage (profile, handle, reply); the event itself was stored.",
+		}, []string{"stage"}),
 		redis: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "gateway_redis_duration_seconds", Help: "Redis round-trip latency by command (pipeline for pipelines).",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5},
 		}, []string{"command"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.callbacks, m.errors, m.redis} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.callbacks, m.errors, m.dialogs, m.redis} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

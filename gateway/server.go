@@ -19,6 +19,7 @@ import (
 	"github.com/journeygate/gateway/channels/wecom"
 	"github.com/journeygate/gateway/configs"
 	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
 	"github.com/journeygate/gateway/templates"
 )
@@ -39,6 +40,9 @@ type Deps struct {
 	// Templates and Renderer serve the template routes; nil answers them with 503.
 	Templates *templates.Store
 	Renderer  *templates.Renderer
+	// Dialogs runs nurture scripts on customers' events; nil runs none.
+	// It needs Outreach to send its replies.
+	Dialogs *dialogs.Engine
 	// WorkersReady reports whether this process's send workers run; nil
 	// means it runs none (an API-only gateway).
 	WorkersReady func() error
@@ -59,6 +63,7 @@ type Server struct {
 	outreach *outreach.Pipeline
 	tpls     *templates.Store
 	renderer *templates.Renderer
+	dialogs  *dialogs.Engine
 	workers  func() error
 	registry *prometheus.Registry
 	metrics  *metrics
@@ -80,6 +85,8 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("gateway: metrics registry is required")
 	case d.Tokens == nil:
 		return nil, errors.New("gateway: email link tokens are required")
+	case d.Dialogs != nil && d.Outreach == nil:
+		return nil, errors.New("gateway: dialog scripts need the outreach pipeline to send their replies")
 	}
 	if d.Log == nil {
 		d.Log = zap.NewNop()
@@ -93,7 +100,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: d.Config, log: d.Log, rdb: d.Redis, contacts: d.Contacts,
-		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, outreach: d.Outreach, tpls: d.Templates, renderer: d.Renderer, workers: d.WorkersReady, registry: d.Registry,
+		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, outreach: d.Outreach, tpls: d.Templates, renderer: d.Renderer, dialogs: d.Dialogs, workers: d.WorkersReady, registry: d.Registry,
 		metrics: m, inbox: newInbox(d.Redis, d.Config.Callbacks.DedupTTL), now: d.Now,
 		reqIDs: newRequestIDs(),
 	}

@@ -16,8 +16,13 @@ type Intent struct {
 	ID       string
 	Contact  []contacts.Identity
 	Template string
-	Vars     map[string]any
-	Purpose  channels.Purpose
+	// Text is a literal message sent instead of a template (Template
+	// empty): a script's reply in an open conversation. It needs Channel
+	// wecom or officialaccount, because an SMS needs an approved template
+	// and an email a subject.
+	Text    string
+	Vars    map[string]any
+	Purpose channels.Purpose
 	// Channel forces one channel; empty lets the pipeline route.
 	Channel channels.Channel
 	// SendAt is when to send, at one-second resolution (asynq's); zero or
@@ -29,6 +34,10 @@ type Intent struct {
 	// because the code works once and only for about 20 seconds.
 	WelcomeCode string
 }
+
+// maxText is the official account's limit for a customer-service text,
+// the stricter of the two channels that take literal text.
+const maxText = 2048
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
 
@@ -42,8 +51,14 @@ func (in *Intent) validate(now time.Time) error {
 		return fmt.Errorf("%w: id %q must be 1-64 letters, digits or _.:- starting with a letter or digit", ErrInvalid, in.ID)
 	case len(in.Contact) == 0:
 		return fmt.Errorf("%w: contact needs at least one identity", ErrInvalid)
-	case in.Template == "":
+	case in.Template == "" && in.Text == "":
 		return fmt.Errorf("%w: template is required", ErrInvalid)
+	case in.Template != "" && in.Text != "":
+		return fmt.Errorf("%w: give a template or a text, not both", ErrInvalid)
+	case in.Text != "" && in.Channel != channels.WeCom && in.Channel != channels.OfficialAccount:
+		return fmt.Errorf("%w: a text message needs channel wecom or officialaccount (SMS needs an approved template, email a subject); got %q", ErrInvalid, in.Channel)
+	case len(in.Text) > maxText:
+		return fmt.Errorf("%w: text is %d bytes; at most %d fit a WeCom or official-account message", ErrInvalid, len(in.Text), maxText)
 	}
 	switch in.Purpose {
 	case channels.Transactional, channels.Service, channels.Marketing:

@@ -40,6 +40,7 @@ type Message struct {
 	Kind            string           `json:"kind,omitempty"`
 	ContactID       string           `json:"contact_id"`
 	Template        string           `json:"template"`
+	Text            string           `json:"text,omitempty"` // a literal message instead of a template
 	TemplateVersion int              `json:"template_version,omitempty"`
 	Purpose         channels.Purpose `json:"purpose"`
 	ForcedChannel   channels.Channel `json:"forced_channel,omitempty"`

@@ -135,11 +135,11 @@ func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, false, err
 	}
-	order, err := p.render.Order(ctx, in.Template)
+	order, err := p.orderFor(ctx, in)
 	if err != nil {
 		return nil, false, err
 	}
-	if in.Channel != "" {
+	if in.Channel != "" && in.Text == "" {
 		if !slices.Contains(order, in.Channel) {
 			return nil, false, fmt.Errorf("%w: template %s has no %s body", ErrInvalid, in.Template, in.Channel)
 		}
@@ -155,7 +155,7 @@ func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created
 	}
 	res, err := p.contacts.Apply(ctx, contacts.Change{
 		EventID: "msg:" + in.ID, Identities: in.Contact, At: now,
-		Timeline: &contacts.Entry{Type: "message_queued", Source: "outreach", Props: map[string]string{"message_id": in.ID, "template": in.Template, "purpose": string(in.Purpose)}},
+		Timeline: &contacts.Entry{Type: "message_queued", Source: "outreach", Props: queuedProps(in)},
 	})
 	if err != nil {
 		return nil, false, err
@@ -165,7 +165,7 @@ func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created
 	if sendAt.IsZero() || sendAt.Before(now) {
 		sendAt = now
 	}
-	m := &Message{ID: in.ID, Status: StatusScheduled, ContactID: contact.ID, Template: in.Template, Purpose: in.Purpose,
+	m := &Message{ID: in.ID, Status: StatusScheduled, ContactID: contact.ID, Template: in.Template, Text: in.Text, Purpose: in.Purpose,
 		ForcedChannel: in.Channel, Campaign: in.Campaign, Vars: in.Vars, SendAt: sendAt, CreatedAt: now, UpdatedAt: now,
 		WelcomeCode: in.WelcomeCode}
 	stored, err := p.records.add(ctx, m)
@@ -179,6 +179,25 @@ func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created
 		}
 	}
 	return m, stored, p.enqueue(ctx, m)
+}
+
+// orderFor is the channels an intent may go out on: a text message only on
+// its forced channel, a template on its bodies' channels.
+func (p *Pipeline) orderFor(ctx context.Context, in Intent) ([]channels.Channel, error) {
+	if in.Text != "" {
+		return []channels.Channel{in.Channel}, nil
+	}
+	return p.render.Order(ctx, in.Template)
+}
+
+func queuedProps(in Intent) map[string]string {
+	props := map[string]string{"message_id": in.ID, "purpose": string(in.Purpose)}
+	if in.Text != "" {
+		props["text"] = in.Text
+	} else {
+		props["template"] = in.Template
+	}
+	return props
 }
 
 // knownContact returns the contact the identities name, or, for someone new,
@@ -213,6 +232,9 @@ func (p *Pipeline) precheck(ctx context.Context, in Intent, c *contacts.Contact,
 				return fmt.Errorf("%w: %s", ErrUnreachable, why)
 			}
 			continue
+		}
+		if in.Text != "" {
+			return nil
 		}
 		_, err := p.render.Render(ctx, in.Template, ch, data)
 		return err // the first reachable channel shows whether the vars fit

@@ -257,6 +257,10 @@ func TestSubmitRejectsWhatCannotBeSent(t *testing.T) {
 		{"unknown template", Intent{Contact: []contacts.Identity{phoneA}, Template: "nope", Purpose: channels.Service}, errNoTemplate},
 		{"forced channel without body", Intent{Contact: []contacts.Identity{phoneA}, Template: "receipt", Channel: channels.Email, Purpose: channels.Service}, ErrInvalid},
 		{"forced channel unreachable", Intent{Contact: []contacts.Identity{email}, Template: "receipt", Channel: channels.SMS, Vars: map[string]any{"name": "a"}, Purpose: channels.Service}, ErrUnreachable},
+		{"text on sms", Intent{Contact: []contacts.Identity{phoneA}, Text: "hi", Channel: channels.SMS, Purpose: channels.Service}, ErrInvalid},
+		{"text without channel", Intent{Contact: []contacts.Identity{phoneA}, Text: "hi", Purpose: channels.Service}, ErrInvalid},
+		{"text and template", Intent{Contact: []contacts.Identity{phoneA}, Text: "hi", Template: "receipt", Channel: channels.WeCom, Purpose: channels.Service}, ErrInvalid},
+		{"text unreachable", Intent{Contact: []contacts.Identity{phoneA}, Text: "hi", Channel: channels.OfficialAccount, Purpose: channels.Service}, ErrUnreachable},
 		{"far future", Intent{Contact: []contacts.Identity{phoneA}, Template: "receipt", Purpose: channels.Service, SendAt: time.Now().Add(3 * 365 * 24 * time.Hour)}, ErrInvalid},
 	}
 	for _, tt := range tests {

@@ -114,7 +114,7 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 				continue
 			}
 		}
-		content, err := p.render.Render(ctx, m.Template, ch, data)
+		content, err := p.content(ctx, m, ch, data)
 		if err != nil {
 			tried = append(tried, attempt{channel: ch, reason: err.Error(), kind: channels.Permanent})
 			continue
@@ -147,6 +147,14 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 		p.opt.Log.Info("channel failed, trying the next", zap.String("message", m.ID), zap.String("channel", string(ch)), zap.Stringer("kind", kind), zap.Error(err))
 	}
 	return p.giveUp(ctx, m, contact, tried)
+}
+
+// content is what m says on ch: its literal text, or its template rendered.
+func (p *Pipeline) content(ctx context.Context, m *Message, ch channels.Channel, data map[string]any) (Content, error) {
+	if m.Text != "" {
+		return Content{Text: m.Text}, nil
+	}
+	return p.render.Render(ctx, m.Template, ch, data)
 }
 
 func outbound(m *Message, c *contacts.Contact, ch channels.Channel, to string, ct Content) *channels.Outbound {

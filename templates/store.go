@@ -17,7 +17,6 @@ import (
 	"github.com/journeygate/gateway/channels"
 )
 
-
 const maxUpdatedByBytes = 128
 
 // Options tune a Store. The zero value gives the defaults.

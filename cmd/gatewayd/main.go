@@ -125,11 +125,21 @@ func run(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
+	engine, err := buildDialogs(cfg, rdb, store, pipeline, log)
+	if err != nil {
+		return err
+	}
 	workers := startWorkers(rdb, cfg, log, pipeline.Register, campaigns.Register)
 	defer workers.Shutdown()
+	if engine != nil {
+		tickCtx, stopTicks := context.WithCancel(ctx)
+		ticked := make(chan struct{})
+		go func() { defer close(ticked); tickDialogs(tickCtx, engine, log.Named("dialogs")) }()
+		defer func() { stopTicks(); <-ticked }()
+	}
 
 	deps := gateway.Deps{Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
-		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready}
+		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready, Dialogs: engine}
 	if cfg.WeCom.CallbacksEnabled() {
 		if deps.WeCom, err = wecom.NewCallback(wecom.CallbackConfig{Token: cfg.WeCom.Token, EncodingAESKey: cfg.WeCom.AESKey, CorpID: cfg.WeCom.CorpID, MaxSkew: cfg.Callbacks.MaxSkew}); err != nil {
 			return err
@@ -157,7 +167,7 @@ func run(cfg configs.Config) error {
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.ListenAndServe() }()
 	log.Info("gatewayd serving", zap.String("addr", cfg.HTTP.Addr), zap.Bool("wecom_callbacks", deps.WeCom != nil),
-		zap.Bool("officialaccount_callbacks", deps.OA != nil), zap.Int("senders", len(senders)), zap.Int("workers", cfg.Outreach.Workers))
+		zap.Bool("officialaccount_callbacks", deps.OA != nil), zap.Int("senders", len(senders)), zap.Int("workers", cfg.Outreach.Workers), zap.Bool("dialogs", engine != nil))
 
 	select {
 	case err := <-errc:

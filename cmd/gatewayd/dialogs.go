@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/journeygate/gateway/configs"
+	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/dialogs"
+	"github.com/journeygate/gateway/gateway"
+	"github.com/journeygate/gateway/outreach"
+)
+
+// tickEvery is how often due dialog sessions (timeouts, idle ends) move:
+// fine enough for reminders counted in minutes, cheap when nothing is due.
+const tickEvery = 5 * time.Second
+
+// buildDialogs loads the scripts and builds their engine; it returns nil
+// when the folder is missing or holds no scripts, so a deployment without
+// scripts runs without the engine. A folder with broken scripts stops the
+// start: gatewayd -check lists the problems.
+func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts.Store, pipe *outreach.Pipeline, log *zap.Logger) (*dialogs.Engine, error) {
+	if _, err := os.Stat(cfg.Dialogs.Dir); errors.Is(err, fs.ErrNotExist) {
+		log.Info("no dialog scripts folder; running without scripts", zap.String("dir", cfg.Dialogs.Dir))
+		return nil, nil
+	}
+	// Templates live in Redis and may be created after the scripts, so the
+	// references are checked by gatewayd -check against the template files.
+	lib, err := dialogs.Load(cfg.Dialogs.Dir, dialogs.LoadOptions{TemplateExists: nil})
+	if err != nil {
+		return nil, err
+	}
+	if len(lib.Scripts()) == 0 {
+		log.Info("no dialog scripts; running without scripts", zap.String("dir", cfg.Dialogs.Dir))
+		return nil, nil
+	}
+	actions, err := gateway.NewDialogActions(store, pipe, outreach.NewCoupons(rdb, time.Now), log.Named("dialogs"), time.Now)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := dialogs.NewEngine(rdb, lib, actions, dialogs.Options{})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("dialog scripts loaded", zap.String("dir", cfg.Dialogs.Dir), zap.Int("scripts", len(lib.Scripts())))
+	return engine, nil
+}
+
+// tickDialogs advances due sessions until ctx ends; it returns when the
+// loop has stopped, so shutdown can wait for it.
+func tickDialogs(ctx context.Context, engine *dialogs.Engine, log *zap.Logger) {
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			moved, err := engine.Tick(ctx, now)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("dialog tick had failures", zap.Int("moved", moved), zap.Error(err))
+			}
+		}
+	}
+}

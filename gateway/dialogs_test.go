@@ -1,0 +1,191 @@
+package gateway
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/journeygate/gateway/channels"
+	"github.com/journeygate/gateway/dialogs"
+	"github.com/journeygate/gateway/outreach"
+)
+
+const expoScript = `id: expo_welcome
+version: 1
+priority: 50
+triggers:
+  - subscribe: {scene: expo}
+steps:
+  - id: hi
+    send: {text: 欢迎来到展会！}
+  - id: need
+    ask:
+      text: 请问您关心什么？
+      choices:
+        - {label: 了解产品, next: product}
+      timeout: 2d
+  - id: product
+    do:
+      - tag: interest:product
+`
+
+// dialogHarness is a harness whose server runs scripts from a folder
+// holding script, with a send pipeline (no workers: messages stay queued).
+func dialogHarness(t *testing.T, script string) (*harness, *outreach.Pipeline, *dialogs.Engine) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "script.yaml"), []byte(script), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lib, err := dialogs.Load(dir, dialogs.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pipe *outreach.Pipeline
+	var engine *dialogs.Engine
+	h := newHarnessDeps(t, func(d *Deps) {
+		var err error
+		pipe, err = outreach.New(d.Redis, d.Contacts, outreach.TemplateRenderer{Store: d.Templates, Renderer: d.Renderer}, nil, outreach.Options{Now: d.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = pipe.Close() })
+		actions, err := NewDialogActions(d.Contacts, pipe, outreach.NewCoupons(d.Redis, d.Now), nil, d.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if engine, err = dialogs.NewEngine(d.Redis, lib, actions, dialogs.Options{Now: d.Now}); err != nil {
+			t.Fatal(err)
+		}
+		d.Outreach, d.Dialogs = pipe, engine
+	})
+	return h, pipe, engine
+}
+
+func oaTextXML(openid, text, msgID string, at time.Time) string {
+	return `<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[` + openid + `]]></FromUserName><CreateTime>` + fmtUnix(at) +
+		`</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[` + text + `]]></Content><MsgId>` + msgID + `</MsgId></xml>`
+}
+
+// passiveText opens an encrypted passive reply the way WeChat does (check
+// MsgSignature, decrypt with the account's key, check the AppID) and
+// returns its text. Callback.Decode cannot read it: a reply has no MsgId.
+func (h *harness) passiveText(r response) string {
+	h.t.Helper()
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("callback: %d %s", r.Status, r.Body)
+	}
+	outer := map[string]string{}
+	if err := channels.ScanXML([]byte(r.Body), func(name, value []byte) { outer[string(name)] = string(value) }); err != nil {
+		h.t.Fatalf("passive reply is not XML (%v): %s", err, r.Body)
+	}
+	parts := []string{oaToken, outer["TimeStamp"], outer["Nonce"], outer["Encrypt"]}
+	sort.Strings(parts)
+	if sum := sha1.Sum([]byte(strings.Join(parts, ""))); hex.EncodeToString(sum[:]) != outer["MsgSignature"] {
+		h.t.Errorf("passive reply's MsgSignature does not verify: %s", r.Body)
+	}
+	key, err := base64.StdEncoding.DecodeString(oaAESKey + "=")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ciphertext, err := base64.StdEncoding.DecodeString(outer["Encrypt"])
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	_, plain, appID, err := util.AESDecryptMsg(ciphertext, key)
+	if err != nil || string(appID) != oaAppID {
+		h.t.Fatalf("passive reply does not decrypt for %s: appid %q, %v", oaAppID, appID, err)
+	}
+	inner := map[string]string{}
+	if err := channels.ScanXML(plain, func(name, value []byte) { inner[string(name)] = string(value) }); err != nil {
+		h.t.Fatalf("decrypted reply is not XML (%v): %s", err, plain)
+	}
+	if inner["ToUserName"] != "oFan" || inner["FromUserName"] != "gh_test" || inner["MsgType"] != "text" {
+		h.t.Errorf("decrypted reply = %s, want a text from gh_test to oFan", plain)
+	}
+	return inner["Content"]
+}
+
+func TestDialogAnswersFollowPassivelyAndHandsOff(t *testing.T) {
+	h, pipe, engine := dialogHarness(t, expoScript)
+
+	r := h.oaPost(oaEventXML("oFan", "subscribe", "qrscene_expo", h.clock.Now()))
+	if got := h.passiveText(r); got != "欢迎来到展会！" {
+		t.Errorf("passive reply to the follow = %q, want the script's first text", got)
+	}
+	id := h.contact("officialaccount", "oFan")["id"].(string)
+	st, err := engine.State(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"expo_welcome", "need", "officialaccount"}, []string{st.Script, st.Step, st.Channel}); diff != "" {
+		t.Errorf("session (-want +got):\n%s", diff)
+	}
+	// The ask's prompt, the second reply, is queued as a text message.
+	queued := queuedTexts(t, h, pipe, id)
+	if diff := cmp.Diff([]string{"请问您关心什么？\n1. 了解产品"}, queued); diff != "" {
+		t.Errorf("queued replies (-want +got):\n%s", diff)
+	}
+
+	h.clock.Set(h.clock.Now().Add(time.Minute))
+	r = h.oaPost(oaTextXML("oFan", "人工", "100001", h.clock.Now()))
+	if got := h.passiveText(r); got != dialogs.DefaultHandoffReply {
+		t.Errorf("passive reply to 人工 = %q, want %q", got, dialogs.DefaultHandoffReply)
+	}
+	var handoffs []map[string]any
+	for _, e := range h.timeline(id) {
+		if e["type"] == "handoff" {
+			handoffs = append(handoffs, e)
+		}
+	}
+	if len(handoffs) != 1 || handoffs[0]["text"] != "人工" || handoffs[0]["source"] != "dialogs" {
+		t.Errorf("handoff entries = %v, want one with the customer's text", handoffs)
+	}
+
+	if st, err := engine.State(t.Context(), id); err != nil || !st.HandedOff {
+		t.Errorf("state after 人工 = %+v, %v; want handed off", st, err)
+	}
+	h.clock.Set(h.clock.Now().Add(time.Minute))
+	if r := h.oaPost(oaTextXML("oFan", "1", "100002", h.clock.Now())); r.Status != http.StatusOK || r.Body != "success" {
+		t.Errorf("message while handed off: %d %q, want the bot silent (success)", r.Status, r.Body)
+	}
+	// A platform retry of the same message is a duplicate: no second run.
+	if r := h.oaPost(oaTextXML("oFan", "人工", "100001", h.clock.Now())); r.Body != "success" {
+		t.Errorf("retried message: %q, want success", r.Body)
+	}
+	if got := queuedTexts(t, h, pipe, id); len(got) != len(queued) {
+		t.Errorf("queued while handed off: %q, want nothing new after %q", got, queued)
+	}
+}
+
+// queuedTexts lists the texts of the messages queued for the contact, from
+// its timeline.
+func queuedTexts(t *testing.T, h *harness, pipe *outreach.Pipeline, contactID string) []string {
+	t.Helper()
+	var out []string
+	for _, e := range h.timeline(contactID) {
+		if e["type"] != "message_queued" {
+			continue
+		}
+		props, _ := e["props"].(map[string]any)
+		m, err := pipe.Get(t.Context(), props["message_id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.ForcedChannel != channels.OfficialAccount || m.Purpose != channels.Service {
+			t.Errorf("message %s: channel %q purpose %q, want a service message on officialaccount", m.ID, m.ForcedChannel, m.Purpose)
+		}
+		out = append(out, m.Text)
+	}
+	return out
+}
