@@ -72,6 +72,9 @@ type WeCom struct {
 	// WelcomeTemplate is sent, with the callback's welcome code, to every
 	// customer who adds a rep; empty sends none.
 	WelcomeTemplate string `yaml:"welcome_template"`
+	// TagIDs maps our tag names to WeCom tag ids (企业客户标签, created in the
+	// admin console); tag changes on those are mirrored onto the customer.
+	TagIDs map[string]string `yaml:"tag_ids"`
 }
 
 // CallbacksEnabled reports whether the callback route can verify requests.

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
 
 	"github.com/journeygate/gateway/channels"
 	"github.com/journeygate/gateway/contacts"
@@ -182,9 +183,17 @@ func (s *Server) changeContact(c *gin.Context, ch contacts.Change) {
 	if ch.Timeline != nil {
 		ch.Timeline.At = ch.At
 	}
-	if _, err := s.contacts.Apply(c.Request.Context(), ch); err != nil {
+	res, err := s.contacts.Apply(c.Request.Context(), ch)
+	if err != nil {
 		fail(c, err)
 		return
+	}
+	if len(res.TagsAdded)+len(res.TagsRemoved) > 0 {
+		// Reps see the change on the customer's WeCom profile; a queueing
+		// failure leaves our tags right and is only logged.
+		if err := s.tagMirror.Mirror(c.Request.Context(), ct, res.TagsAdded, res.TagsRemoved); err != nil {
+			s.log.Warn("WeCom tag mirror not queued", zap.String("contact", ct.ID), zap.Error(err))
+		}
 	}
 	s.respondContact(c, ct.ID)
 }

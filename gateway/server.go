@@ -43,6 +43,8 @@ type Deps struct {
 	// Dialogs runs nurture scripts on customers' events; nil runs none.
 	// It needs Outreach to send its replies.
 	Dialogs *dialogs.Engine
+	// TagMirror copies tag changes onto WeCom; nil mirrors nothing.
+	TagMirror *outreach.TagMirror
 	// WorkersReady reports whether this process's send workers run; nil
 	// means it runs none (an API-only gateway).
 	WorkersReady func() error
@@ -53,24 +55,25 @@ type Deps struct {
 
 // Server holds the router and what the handlers share.
 type Server struct {
-	cfg      configs.Config
-	log      *zap.Logger
-	rdb      redis.UniversalClient
-	contacts *contacts.Store
-	wecom    *wecom.Callback
-	oa       *officialaccount.Callback
-	tokens   *email.Tokens
-	outreach *outreach.Pipeline
-	tpls     *templates.Store
-	renderer *templates.Renderer
-	dialogs  *dialogs.Engine
-	workers  func() error
-	registry *prometheus.Registry
-	metrics  *metrics
-	inbox    *inbox
-	now      func() time.Time
-	reqIDs   *requestIDs
-	engine   *gin.Engine
+	cfg       configs.Config
+	log       *zap.Logger
+	rdb       redis.UniversalClient
+	contacts  *contacts.Store
+	wecom     *wecom.Callback
+	oa        *officialaccount.Callback
+	tokens    *email.Tokens
+	outreach  *outreach.Pipeline
+	tpls      *templates.Store
+	renderer  *templates.Renderer
+	dialogs   *dialogs.Engine
+	workers   func() error
+	tagMirror *outreach.TagMirror
+	registry  *prometheus.Registry
+	metrics   *metrics
+	inbox     *inbox
+	now       func() time.Time
+	reqIDs    *requestIDs
+	engine    *gin.Engine
 }
 
 // New builds the server; it needs Redis, the contact store, a registry and
@@ -100,7 +103,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: d.Config, log: d.Log, rdb: d.Redis, contacts: d.Contacts,
-		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, outreach: d.Outreach, tpls: d.Templates, renderer: d.Renderer, dialogs: d.Dialogs, workers: d.WorkersReady, registry: d.Registry,
+		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, outreach: d.Outreach, tpls: d.Templates, renderer: d.Renderer, dialogs: d.Dialogs, workers: d.WorkersReady, tagMirror: d.TagMirror, registry: d.Registry,
 		metrics: m, inbox: newInbox(d.Redis, d.Config.Callbacks.DedupTTL), now: d.Now,
 		reqIDs: newRequestIDs(),
 	}

@@ -84,7 +84,11 @@ func (m *TagMirror) weComIDs(tags []string) []string {
 }
 
 // Register adds the mirror's task handler to an asynq mux.
+// A nil mirror registers nothing.
 func (m *TagMirror) Register(mux *asynq.ServeMux) {
+	if m == nil {
+		return
+	}
 	mux.HandleFunc(taskMarkTag, m.handle)
 }
 
@@ -103,4 +107,9 @@ func (m *TagMirror) handle(ctx context.Context, t *asynq.Task) error {
 }
 
 // Close releases the queue client.
-func (m *TagMirror) Close() error { return m.queue.Close() }
+func (m *TagMirror) Close() error {
+	if m == nil {
+		return nil
+	}
+	return m.queue.Close()
+}

@@ -129,7 +129,9 @@ func run(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
-	workers := startWorkers(rdb, cfg, log, pipeline.Register, campaigns.Register)
+	mirror := tagMirror(rdb, cfg.WeCom, senders, log)
+	defer func() { _ = mirror.Close() }()
+	workers := startWorkers(rdb, cfg, log, pipeline.Register, campaigns.Register, mirror.Register)
 	defer workers.Shutdown()
 	if engine != nil {
 		tickCtx, stopTicks := context.WithCancel(ctx)
@@ -139,7 +141,7 @@ func run(cfg configs.Config) error {
 	}
 
 	deps := gateway.Deps{Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
-		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready, Dialogs: engine}
+		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready, Dialogs: engine, TagMirror: mirror}
 	if cfg.WeCom.CallbacksEnabled() {
 		if deps.WeCom, err = wecom.NewCallback(wecom.CallbackConfig{Token: cfg.WeCom.Token, EncodingAESKey: cfg.WeCom.AESKey, CorpID: cfg.WeCom.CorpID, MaxSkew: cfg.Callbacks.MaxSkew}); err != nil {
 			return err

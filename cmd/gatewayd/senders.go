@@ -6,6 +6,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/util"
+	"go.uber.org/zap"
 
 	"github.com/journeygate/gateway/channels"
 	"github.com/journeygate/gateway/channels/email"
@@ -66,4 +67,19 @@ func buildSenders(cfg configs.Config, rdb redis.UniversalClient, tokens *email.T
 		closeAll = func() { _ = s.Close() }
 	}
 	return senders, closeAll, nil
+}
+
+// tagMirror mirrors the configured tags onto WeCom through the WeCom
+// sender; without the sender or a tag map it is nil and mirrors nothing.
+func tagMirror(rdb redis.UniversalClient, w configs.WeCom, senders []outreach.Sender, log *zap.Logger) *outreach.TagMirror {
+	if len(w.TagIDs) == 0 {
+		return nil
+	}
+	for _, s := range senders {
+		if ws, ok := s.(*wecom.Sender); ok {
+			return outreach.NewTagMirror(rdb, ws, w.TagIDs, log.Named("tagmirror"))
+		}
+	}
+	log.Warn("wecom.tag_ids is set but WeCom sending is not configured (corp id, agent id, secret): tags are not mirrored")
+	return nil
 }
