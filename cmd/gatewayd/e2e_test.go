@@ -114,7 +114,7 @@ func (s *stack) start(name string, args ...string) *proc {
 // startGateway starts a gatewayd and waits until it is ready.
 func (s *stack) startGateway(name string) *proc {
 	s.t.Helper()
-	p := s.start(name, "-config", "../../configs/gateway.yaml")
+	p := s.start(name, "-config", "../../configs/gateway.yaml", "-config", "../../configs/demo.yaml")
 	s.eventually(name+" ready", func() bool {
 		select {
 		case <-p.done:
@@ -354,6 +354,16 @@ func TestEndToEndEveryChannel(t *testing.T) {
 		if got := s.receivedVia("wecom", "send_welcome_msg")[0]; !strings.Contains(string(got.Body), "专属顾问") {
 			t.Fatalf("welcome body %s", got.Body)
 		}
+	})
+	t.Run("wecom: tag changes are mirrored onto the customer", func(t *testing.T) {
+		var c struct{ ID string }
+		s.call(http.MethodGet, s.gateway+"/api/v1/contacts/lookup?channel=wecom&id=wmE2E1", nil, 200, &c)
+		s.call(http.MethodPost, s.gateway+"/api/v1/contacts/"+c.ID+"/tags", map[string]any{"add": []string{"vip", "unmapped"}}, 200, nil)
+		s.eventually("tag in WeCom", func() bool {
+			var tags []string
+			s.call(http.MethodGet, s.sandbox+"/api/wecom/tags?external_userid=wmE2E1", nil, 200, &tags)
+			return len(tags) == 1 && tags[0] == "etDEMOVIP0001"
+		})
 	})
 	t.Run("wecom customer gets a group-send task from the rep", func(t *testing.T) {
 		s.call(http.MethodPost, s.gateway+"/api/v1/messages", map[string]any{
