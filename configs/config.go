@@ -145,6 +145,9 @@ type QuietHours struct {
 
 type Dialogs struct {
 	Dir string `yaml:"dir"`
+	// ScoringFile holds the lead-scoring rules (points per event type and
+	// the bands that make a contact mql or sql).
+	ScoringFile string `yaml:"scoring_file"`
 }
 
 type Log struct {
@@ -167,7 +170,7 @@ func Default() Config {
 		Callbacks: Callbacks{MaxSkew: 5 * time.Minute, DedupTTL: 72 * time.Hour},
 		Contacts:  Contacts{TimelineMax: 200},
 		Outreach:  Outreach{Workers: 10, MaxRetry: 8},
-		Dialogs:   Dialogs{Dir: "configs/dialogs"},
+		Dialogs:   Dialogs{Dir: "configs/dialogs", ScoringFile: "configs/scoring.yaml"},
 		Log:       Log{Level: "info", Format: "json"},
 	}
 }

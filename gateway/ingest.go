@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 
 	"go.uber.org/zap"
 
@@ -38,9 +39,18 @@ func (s *Server) ingestReply(ctx context.Context, ev channels.Event, passive boo
 		outcome, err := outcomeOf(dup, err)
 		return outcome, nil, err
 	}
-	res, err := s.contacts.Apply(ctx, changeFor(ev))
+	ch := changeFor(ev)
+	ch.ScoreDelta += s.scoring.Points(ev.Type) // once per event id, like the rest of the change
+	res, err := s.contacts.Apply(ctx, ch)
 	if err != nil {
 		return outcomeFailed, nil, err
+	}
+	if ch.ScoreDelta != 0 {
+		// Idempotent, so it runs on retries too: a promotion that failed
+		// (and made us answer 5xx) happens when the platform tries again.
+		if err := s.promote(ctx, res.ContactID, ev); err != nil {
+			return outcomeFailed, nil, err
+		}
 	}
 	var reply *inlineReply
 	if !res.Duplicate {
@@ -196,4 +206,29 @@ func (s *Server) welcome(ctx context.Context, ev channels.Event) error {
 func welcomeID(eventID string) string {
 	sum := sha256.Sum256([]byte(eventID))
 	return hex.EncodeToString(sum[:12])
+}
+
+// promote moves a contact forward through the lifecycle when its score has
+// reached a band: warm makes it mql, hot makes it sql. Stages never move
+// back here (a customer stays a customer); operators can set any stage.
+func (s *Server) promote(ctx context.Context, contactID string, ev channels.Event) error {
+	ct, err := s.contacts.Get(ctx, contactID)
+	if err != nil {
+		return err
+	}
+	next := s.scoring.StageFor(ct.Score)
+	if next == "" || !contacts.Promotes(ct.Stage, next) {
+		return nil
+	}
+	id, ok := anyIdentity(ct)
+	if !ok {
+		return nil
+	}
+	props := map[string]string{"from": ct.Stage, "to": next, "score": strconv.Itoa(ct.Score), "event": ev.Type}
+	if ct.Owner != "" {
+		props["owner"] = ct.Owner
+	}
+	_, err = s.contacts.Apply(ctx, contacts.Change{EventID: "stage:" + contactID + ":" + next, Identities: []contacts.Identity{id},
+		Stage: next, Timeline: &contacts.Entry{At: s.now(), Type: "stage_changed", Source: "scoring", Props: props}})
+	return err
 }

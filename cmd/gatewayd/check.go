@@ -9,7 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/journeygate/gateway/configs"
+	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/templates"
 )
@@ -29,6 +32,11 @@ func check(cfg configs.Config, cfgErr error, templatesDir string) []string {
 	opts := dialogs.LoadOptions{}
 	if ids != nil {
 		opts.TemplateExists = func(id string) bool { return ids[id] }
+	}
+	if _, err := os.Stat(cfg.Dialogs.ScoringFile); err == nil {
+		if _, err := contacts.LoadScoring(cfg.Dialogs.ScoringFile); err != nil {
+			problems = append(problems, strings.Split(err.Error(), "\n")...)
+		}
 	}
 	if _, err := dialogs.Load(cfg.Dialogs.Dir, opts); err != nil {
 		var ps dialogs.Problems
@@ -89,4 +97,14 @@ func lineOf(data []byte, offset int64) int {
 		offset = int64(len(data))
 	}
 	return bytes.Count(data[:offset], []byte("\n")) + 1
+}
+
+// loadScoring reads the scoring rules; a missing file means the contract's
+// defaults, so a fresh install scores out of the box.
+func loadScoring(path string, log *zap.Logger) (contacts.Scoring, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		log.Info("no scoring file; using the default rules", zap.String("path", path))
+		return contacts.DefaultScoring(), nil
+	}
+	return contacts.LoadScoring(path)
 }

@@ -140,7 +140,11 @@ func run(cfg configs.Config) error {
 		defer func() { stopTicks(); <-ticked }()
 	}
 
-	deps := gateway.Deps{Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
+	scoring, err := loadScoring(cfg.Dialogs.ScoringFile, log)
+	if err != nil {
+		return err
+	}
+	deps := gateway.Deps{Scoring: scoring, Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
 		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready, Dialogs: engine, TagMirror: mirror}
 	if cfg.WeCom.CallbacksEnabled() {
 		if deps.WeCom, err = wecom.NewCallback(wecom.CallbackConfig{Token: cfg.WeCom.Token, EncodingAESKey: cfg.WeCom.AESKey, CorpID: cfg.WeCom.CorpID, MaxSkew: cfg.Callbacks.MaxSkew}); err != nil {
