@@ -75,6 +75,9 @@ type WeCom struct {
 	// TagIDs maps our tag names to WeCom tag ids (企业客户标签, created in the
 	// admin console); tag changes on those are mirrored onto the customer.
 	TagIDs map[string]string `yaml:"tag_ids"`
+	// HandoffReps are the WeCom userids, in turn, who take hot leads and
+	// hand-offs of contacts that have no owner.
+	HandoffReps []string `yaml:"handoff_reps"`
 }
 
 // CallbacksEnabled reports whether the callback route can verify requests.

@@ -31,7 +31,11 @@ type DialogActions struct {
 	coupons  *outreach.Coupons
 	log      *zap.Logger
 	now      func() time.Time
+	notifier *outreach.RepNotifier
 }
+
+// SetNotifier makes hand-offs notify the rep in WeCom.
+func (a *DialogActions) SetNotifier(n *outreach.RepNotifier) { a.notifier = n }
 
 var _ dialogs.Actions = (*DialogActions)(nil)
 
@@ -149,8 +153,32 @@ func (a *DialogActions) Unsubscribe(ctx context.Context, t dialogs.Target) error
 func (a *DialogActions) Handoff(ctx context.Context, t dialogs.Target, h dialogs.Handoff) error {
 	a.log.Info("dialog handed off to a rep", zap.String("contact", t.ContactID), zap.String("script", t.Script),
 		zap.String("step", t.Step), zap.String("reason", h.Reason), zap.String("text", h.Text))
-	return a.apply(ctx, t, contacts.Change{
-		Timeline: &contacts.Entry{Type: "handoff", Text: h.Text, Props: map[string]string{"reason": h.Reason}}})
+	props := map[string]string{"reason": h.Reason}
+	var (
+		rep string
+		ct  *contacts.Contact
+	)
+	if a.notifier != nil {
+		var err error
+		if ct, err = a.contacts.Get(ctx, t.ContactID); err != nil {
+			return err
+		}
+		if rep, err = a.notifier.PickRep(ctx, ct); err != nil {
+			return err
+		}
+		if rep != "" {
+			props["rep"] = rep
+		}
+	}
+	if err := a.apply(ctx, t, contacts.Change{
+		Timeline: &contacts.Entry{Type: "handoff", Text: h.Text, Props: props}}); err != nil {
+		return err
+	}
+	reason := "客户请求人工服务"
+	if h.Reason != "" && h.Reason != "keyword" {
+		reason = h.Reason
+	}
+	return a.notifier.Notify(ctx, rep, ct, reason, h.Text)
 }
 
 func (a *DialogActions) Profile(ctx context.Context, contactID string) (dialogs.Profile, error) {

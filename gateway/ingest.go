@@ -225,10 +225,20 @@ func (s *Server) promote(ctx context.Context, contactID string, ev channels.Even
 		return nil
 	}
 	props := map[string]string{"from": ct.Stage, "to": next, "score": strconv.Itoa(ct.Score), "event": ev.Type}
-	if ct.Owner != "" {
-		props["owner"] = ct.Owner
+	var rep string
+	if next == contacts.StageSQL { // a hot lead goes to its rep at once
+		if rep, err = s.notifier.PickRep(ctx, ct); err != nil {
+			return err
+		}
+		if rep != "" {
+			props["rep"] = rep
+		}
 	}
-	_, err = s.contacts.Apply(ctx, contacts.Change{EventID: "stage:" + contactID + ":" + next, Identities: []contacts.Identity{id},
+	res, err := s.contacts.Apply(ctx, contacts.Change{EventID: "stage:" + contactID + ":" + next, Identities: []contacts.Identity{id},
 		Stage: next, Timeline: &contacts.Entry{At: s.now(), Type: "stage_changed", Source: "scoring", Props: props}})
-	return err
+	if err != nil || res.Duplicate || rep == "" {
+		return err
+	}
+	ct.Stage = next
+	return s.notifier.Notify(ctx, rep, ct, fmt.Sprintf("分数达到 %d，转为 SQL", ct.Score), ev.Text)
 }

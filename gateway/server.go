@@ -43,6 +43,8 @@ type Deps struct {
 	// Dialogs runs nurture scripts on customers' events; nil runs none.
 	// It needs Outreach to send its replies.
 	Dialogs *dialogs.Engine
+	// Notifier tells reps in WeCom about hot leads and hand-offs; nil tells no one.
+	Notifier *outreach.RepNotifier
 	// Scoring gives events their points; the zero value scores nothing.
 	Scoring contacts.Scoring
 	// TagMirror copies tag changes onto WeCom; nil mirrors nothing.
@@ -71,6 +73,7 @@ type Server struct {
 	workers   func() error
 	tagMirror *outreach.TagMirror
 	scoring   contacts.Scoring
+	notifier  *outreach.RepNotifier
 	registry  *prometheus.Registry
 	metrics   *metrics
 	inbox     *inbox
@@ -106,7 +109,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: d.Config, log: d.Log, rdb: d.Redis, contacts: d.Contacts,
-		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, outreach: d.Outreach, tpls: d.Templates, renderer: d.Renderer, dialogs: d.Dialogs, workers: d.WorkersReady, tagMirror: d.TagMirror, scoring: d.Scoring, registry: d.Registry,
+		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, outreach: d.Outreach, tpls: d.Templates, renderer: d.Renderer, dialogs: d.Dialogs, workers: d.WorkersReady, tagMirror: d.TagMirror, scoring: d.Scoring, notifier: d.Notifier, registry: d.Registry,
 		metrics: m, inbox: newInbox(d.Redis, d.Config.Callbacks.DedupTTL), now: d.Now,
 		reqIDs: newRequestIDs(),
 	}

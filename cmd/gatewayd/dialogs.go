@@ -25,7 +25,7 @@ const tickEvery = 5 * time.Second
 // when the folder is missing or holds no scripts, so a deployment without
 // scripts runs without the engine. A folder with broken scripts stops the
 // start: gatewayd -check lists the problems.
-func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts.Store, pipe *outreach.Pipeline, log *zap.Logger) (*dialogs.Engine, error) {
+func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts.Store, pipe *outreach.Pipeline, notifier *outreach.RepNotifier, log *zap.Logger) (*dialogs.Engine, error) {
 	if _, err := os.Stat(cfg.Dialogs.Dir); errors.Is(err, fs.ErrNotExist) {
 		log.Info("no dialog scripts folder; running without scripts", zap.String("dir", cfg.Dialogs.Dir))
 		return nil, nil
@@ -44,6 +44,7 @@ func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts
 	if err != nil {
 		return nil, err
 	}
+	actions.SetNotifier(notifier)
 	engine, err := dialogs.NewEngine(rdb, lib, actions, dialogs.Options{})
 	if err != nil {
 		return nil, err

@@ -365,6 +365,24 @@ func TestEndToEndEveryChannel(t *testing.T) {
 			return len(tags) == 1 && tags[0] == "etDEMOVIP0001"
 		})
 	})
+	t.Run("a lead that turns hot is handed to its rep with a WeCom card", func(t *testing.T) {
+		for i, typ := range []string{"whitepaper_download", "webinar_attended", "webinar_attended", "webinar_attended", "webinar_attended"} {
+			s.call(http.MethodPost, s.gateway+"/api/v1/events", map[string]any{"contact": map[string]string{"external_userid": "wmE2E1"}, "type": typ, "id": fmt.Sprintf("hot-%d", i)}, 202, nil)
+		}
+		var c struct{ Stage string }
+		s.call(http.MethodGet, s.gateway+"/api/v1/contacts/lookup?channel=wecom&id=wmE2E1", nil, 200, &c)
+		if c.Stage != "sql" {
+			t.Fatalf("stage %q at 90 points, want sql", c.Stage)
+		}
+		s.eventually("card to the rep", func() bool {
+			for _, r := range s.receivedVia("wecom", "message/send") {
+				if r.To == "rep.li" && strings.Contains(string(r.Body), "线索待跟进") {
+					return true
+				}
+			}
+			return false
+		})
+	})
 	t.Run("wecom customer gets a group-send task from the rep", func(t *testing.T) {
 		s.call(http.MethodPost, s.gateway+"/api/v1/messages", map[string]any{
 			"id": "e2e-wecom-1", "contact": map[string]string{"external_userid": "wmE2E1"}, "template": "e2e_shipped",

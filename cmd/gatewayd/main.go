@@ -125,13 +125,15 @@ func run(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
-	engine, err := buildDialogs(cfg, rdb, store, pipeline, log)
+	notifier := repNotifier(rdb, cfg, senders, log)
+	defer func() { _ = notifier.Close() }()
+	engine, err := buildDialogs(cfg, rdb, store, pipeline, notifier, log)
 	if err != nil {
 		return err
 	}
 	mirror := tagMirror(rdb, cfg.WeCom, senders, log)
 	defer func() { _ = mirror.Close() }()
-	workers := startWorkers(rdb, cfg, log, pipeline.Register, campaigns.Register, mirror.Register)
+	workers := startWorkers(rdb, cfg, log, pipeline.Register, campaigns.Register, mirror.Register, notifier.Register)
 	defer workers.Shutdown()
 	if engine != nil {
 		tickCtx, stopTicks := context.WithCancel(ctx)
@@ -144,7 +146,7 @@ func run(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
-	deps := gateway.Deps{Scoring: scoring, Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
+	deps := gateway.Deps{Scoring: scoring, Notifier: notifier, Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
 		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready, Dialogs: engine, TagMirror: mirror}
 	if cfg.WeCom.CallbacksEnabled() {
 		if deps.WeCom, err = wecom.NewCallback(wecom.CallbackConfig{Token: cfg.WeCom.Token, EncodingAESKey: cfg.WeCom.AESKey, CorpID: cfg.WeCom.CorpID, MaxSkew: cfg.Callbacks.MaxSkew}); err != nil {

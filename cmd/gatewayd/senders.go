@@ -83,3 +83,14 @@ func tagMirror(rdb redis.UniversalClient, w configs.WeCom, senders []outreach.Se
 	log.Warn("wecom.tag_ids is set but WeCom sending is not configured (corp id, agent id, secret): tags are not mirrored")
 	return nil
 }
+
+// repNotifier tells reps about hot leads and hand-offs through the WeCom
+// sender; without it there is no one to tell, and it is nil.
+func repNotifier(rdb redis.UniversalClient, cfg configs.Config, senders []outreach.Sender, log *zap.Logger) *outreach.RepNotifier {
+	for _, s := range senders {
+		if ws, ok := s.(*wecom.Sender); ok {
+			return outreach.NewRepNotifier(rdb, ws, cfg.WeCom.HandoffReps, cfg.Public.BaseURL, log.Named("handoff"))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package outreach
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/journeygate/gateway/channels"
+	"github.com/journeygate/gateway/contacts"
+)
+
+// RepNotifier tells a sales rep in WeCom that a lead needs them: a textcard
+// from the company's app with the lead's name, tags, score and last words.
+// Each notice is an asynq task, so a WeCom outage delays it instead of
+// losing it.
+type RepNotifier struct {
+	rdb     redis.UniversalClient
+	queue   *asynq.Client
+	sender  Sender // the WeCom sender
+	onDuty  []string
+	baseURL string
+	log     *zap.Logger
+}
+
+const (
+	taskNotifyRep = "wecom:notify_rep"
+	roundRobinKey = "{handoff}:next"
+)
+
+// NewRepNotifier sends through the WeCom sender; onDuty are the reps (WeCom
+// userids) who take leads that have no owner, in turn.
+func NewRepNotifier(rdb redis.UniversalClient, sender Sender, onDuty []string, baseURL string, log *zap.Logger) *RepNotifier {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &RepNotifier{rdb: rdb, queue: asynq.NewClientFromRedisClient(rdb), sender: sender, onDuty: onDuty,
+		baseURL: strings.TrimRight(baseURL, "/"), log: log}
+}
+
+// PickRep is the contact's owner, else the next rep on duty ("" when there
+// is none).
+func (n *RepNotifier) PickRep(ctx context.Context, c *contacts.Contact) (string, error) {
+	if n == nil {
+		return "", nil
+	}
+	if c.Owner != "" || len(n.onDuty) == 0 {
+		return c.Owner, nil
+	}
+	i, err := n.rdb.Incr(ctx, roundRobinKey).Result()
+	if err != nil {
+		return "", fmt.Errorf("outreach: pick a rep: %w", err)
+	}
+	return n.onDuty[int((i-1)%int64(len(n.onDuty)))], nil
+}
+
+type repNotice struct {
+	Rep         string `json:"rep"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	URL         string `json:"url"`
+}
+
+// Notify queues the card for rep about contact c.
+func (n *RepNotifier) Notify(ctx context.Context, rep string, c *contacts.Contact, reason, lastText string) error {
+	if n == nil || rep == "" {
+		return nil
+	}
+	who := c.Name
+	if who == "" {
+		who = c.ID
+	}
+	var desc strings.Builder
+	fmt.Fprintf(&desc, "原因：%s\n分数：%d　阶段：%s", reason, c.Score, c.Stage)
+	if len(c.Tags) > 0 {
+		fmt.Fprintf(&desc, "\n标签：%s", strings.Join(c.Tags, "、"))
+	}
+	if lastText != "" {
+		fmt.Fprintf(&desc, "\n最近消息：%s", clipRunes(lastText, 120))
+	}
+	body, _ := json.Marshal(repNotice{Rep: rep, Title: "线索待跟进：" + who, Description: desc.String(),
+		URL: n.baseURL + "/console/#/contacts/" + c.ID})
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	_, err := n.queue.EnqueueContext(ctx, asynq.NewTask(taskNotifyRep, body), asynq.Queue(QueueCritical),
+		asynq.TaskID("notify-"+hex.EncodeToString(id[:])), asynq.MaxRetry(10))
+	if err != nil {
+		return fmt.Errorf("outreach: queue the rep notice: %w", err)
+	}
+	return nil
+}
+
+// Register adds the notifier's task handler to an asynq mux; a nil notifier
+// registers nothing.
+func (n *RepNotifier) Register(mux *asynq.ServeMux) {
+	if n == nil {
+		return
+	}
+	mux.HandleFunc(taskNotifyRep, n.handle)
+}
+
+func (n *RepNotifier) handle(ctx context.Context, t *asynq.Task) error {
+	var p repNotice
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("outreach: bad rep notice: %w", asynq.SkipRetry)
+	}
+	_, err := n.sender.Send(ctx, &channels.Outbound{ID: t.ResultWriter().TaskID(), Channel: channels.WeCom, Purpose: channels.Service,
+		Kind: channels.KindWeComTextCard, To: p.Rep, Title: p.Title, Description: p.Description, Text: p.Description, URL: p.URL})
+	if err == nil || channels.KindOfError(err) == channels.Transient {
+		return err
+	}
+	n.log.Warn("rep notice refused by WeCom", zap.String("rep", p.Rep), zap.Error(err))
+	return errors.Join(err, asynq.SkipRetry)
+}
+
+// Close releases the queue client.
+func (n *RepNotifier) Close() error {
+	if n == nil {
+		return nil
+	}
+	return n.queue.Close()
+}
+
+func clipRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
