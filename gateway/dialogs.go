@@ -27,7 +27,7 @@ type inlineReply struct {
 // replies. With passive it keeps the first text reply for the caller to
 // answer inline instead. Failures are logged and counted, never returned:
 // the event is already stored and a platform retry would be a duplicate.
-func (s *Server) converse(ctx context.Context, ev channels.Event, res contacts.Result, passive bool) *inlineReply {
+func (s *Server) converse(ctx context.Context, ev channels.Event, res contacts.Result, scoreDelta int, passive bool) *inlineReply {
 	if s.dialogs == nil || (!conversational[ev.Type] && ev.Source != channels.API) {
 		return nil
 	}
@@ -37,7 +37,7 @@ func (s *Server) converse(ctx context.Context, ev channels.Event, res contacts.R
 		return nil
 	}
 	in := dialogs.Inbound{ContactID: ct.ID, ID: ev.ID, Channel: ev.Source, Text: ev.Text, EventType: ev.Type, Props: ev.Props,
-		Tags: ct.Tags, Score: ct.Score, Stage: ct.Stage, TagsAdded: res.TagsAdded}
+		Tags: ct.Tags, Score: ct.Score, Stage: ct.Stage, TagsAdded: res.TagsAdded, ScoreDelta: scoreDelta}
 	if ev.Source == channels.API {
 		in.Channel = "" // the session keeps the channel the customer last wrote on
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"github.com/journeygate/gateway/channels"
+	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
 )
@@ -188,4 +190,28 @@ func queuedTexts(t *testing.T, h *harness, pipe *outreach.Pipeline, contactID st
 		out = append(out, m.Text)
 	}
 	return out
+}
+
+func TestScoreBandStartsAScript(t *testing.T) {
+	h, _, _ := dialogHarness(t, `id: hot_lead
+version: 1
+triggers:
+  - score_band: hot
+steps:
+  - id: mark
+    do:
+      - tag: hot-lead
+`)
+	h.srv.scoring = contacts.DefaultScoring()
+	for i, typ := range []string{"webinar_attended", "webinar_attended", "whitepaper_download", "webinar_attended", "whitepaper_download"} {
+		body := fmt.Sprintf(`{"contact":{"openid":"oHot"},"type":%q,"id":"e%d"}`, typ, i)
+		if r := h.api(http.MethodPost, "/api/v1/events", body); r.Status != http.StatusAccepted {
+			t.Fatalf("%s: %d %s", typ, r.Status, r.Body)
+		}
+		tags := h.contact("officialaccount", "oHot")["tags"].([]any)
+		if hot := len(tags) == 1 && tags[0] == "hot-lead"; hot != (i == 4) {
+			t.Fatalf("after %d events (score %v) tags = %v; the script must start exactly when the score enters the hot band",
+				i+1, h.contact("officialaccount", "oHot")["score"], tags)
+		}
+	}
 }

@@ -56,7 +56,7 @@ func (s *Server) ingestReply(ctx context.Context, ev channels.Event, passive boo
 	if !res.Duplicate {
 		// A platform retry is a duplicate and the script already answered
 		// it; dialog trouble never fails the callback, the event is stored.
-		reply = s.converse(ctx, ev, res, passive)
+		reply = s.converse(ctx, ev, res, ch.ScoreDelta, passive)
 	}
 	// Follow-ups are idempotent and run on platform retries too, so one that
 	// failed the first time (and made us answer 5xx) happens on the retry.
