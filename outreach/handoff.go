@@ -2,10 +2,7 @@ package outreach
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -23,11 +20,10 @@ import (
 // losing it.
 type RepNotifier struct {
 	rdb     redis.UniversalClient
-	queue   *asynq.Client
+	tasks   weComTasks
 	sender  Sender // the WeCom sender
 	onDuty  []string
 	baseURL string
-	log     *zap.Logger
 }
 
 const (
@@ -41,8 +37,8 @@ func NewRepNotifier(rdb redis.UniversalClient, sender Sender, onDuty []string, b
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &RepNotifier{rdb: rdb, queue: asynq.NewClientFromRedisClient(rdb), sender: sender, onDuty: onDuty,
-		baseURL: strings.TrimRight(baseURL, "/"), log: log}
+	return &RepNotifier{rdb: rdb, tasks: weComTasks{queue: asynq.NewClientFromRedisClient(rdb), log: log}, sender: sender,
+		onDuty: onDuty, baseURL: strings.TrimRight(baseURL, "/")}
 }
 
 // PickRep is the contact's owner, else the next rep on duty ("" when there
@@ -85,16 +81,8 @@ func (n *RepNotifier) Notify(ctx context.Context, rep string, c *contacts.Contac
 	if lastText != "" {
 		fmt.Fprintf(&desc, "\n最近消息：%s", clipRunes(lastText, 120))
 	}
-	body, _ := json.Marshal(repNotice{Rep: rep, Title: "线索待跟进：" + who, Description: desc.String(),
-		URL: n.baseURL + "/console/#/contacts/" + c.ID})
-	var id [8]byte
-	_, _ = rand.Read(id[:])
-	_, err := n.queue.EnqueueContext(ctx, asynq.NewTask(taskNotifyRep, body), asynq.Queue(QueueCritical),
-		asynq.TaskID("notify-"+hex.EncodeToString(id[:])), asynq.MaxRetry(10))
-	if err != nil {
-		return fmt.Errorf("outreach: queue the rep notice: %w", err)
-	}
-	return nil
+	return n.tasks.enqueue(ctx, taskNotifyRep, QueueCritical, repNotice{Rep: rep, Title: "线索待跟进：" + who,
+		Description: desc.String(), URL: n.baseURL + "/console/#/contacts/" + c.ID})
 }
 
 // Register adds the notifier's task handler to an asynq mux; a nil notifier
@@ -113,11 +101,7 @@ func (n *RepNotifier) handle(ctx context.Context, t *asynq.Task) error {
 	}
 	_, err := n.sender.Send(ctx, &channels.Outbound{ID: t.ResultWriter().TaskID(), Channel: channels.WeCom, Purpose: channels.Service,
 		Kind: channels.KindWeComTextCard, To: p.Rep, Title: p.Title, Description: p.Description, Text: p.Description, URL: p.URL})
-	if err == nil || channels.KindOfError(err) == channels.Transient {
-		return err
-	}
-	n.log.Warn("rep notice refused by WeCom", zap.String("rep", p.Rep), zap.Error(err))
-	return errors.Join(err, asynq.SkipRetry)
+	return n.tasks.settle(err, "rep notice", zap.String("rep", p.Rep))
 }
 
 // Close releases the queue client.
@@ -125,7 +109,7 @@ func (n *RepNotifier) Close() error {
 	if n == nil {
 		return nil
 	}
-	return n.queue.Close()
+	return n.tasks.close()
 }
 
 func clipRunes(s string, n int) string {

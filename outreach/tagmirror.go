@@ -2,10 +2,7 @@ package outreach
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -13,7 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
-	"github.com/journeygate/gateway/channels"
 	"github.com/journeygate/gateway/contacts"
 )
 
@@ -28,10 +24,9 @@ type TagMarker interface {
 // is an asynq task, so a WeCom outage delays the mirror instead of failing
 // the change, and a restart loses nothing.
 type TagMirror struct {
-	queue  *asynq.Client
+	tasks  weComTasks
 	marker TagMarker
 	ids    map[string]string // our tag → WeCom tag id
-	log    *zap.Logger
 }
 
 const taskMarkTag = "wecom:mark_tag"
@@ -41,7 +36,7 @@ func NewTagMirror(rdb redis.UniversalClient, marker TagMarker, ids map[string]st
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &TagMirror{queue: asynq.NewClientFromRedisClient(rdb), marker: marker, ids: ids, log: log}
+	return &TagMirror{tasks: weComTasks{queue: asynq.NewClientFromRedisClient(rdb), log: log}, marker: marker, ids: ids}
 }
 
 type markTagPayload struct {
@@ -62,15 +57,7 @@ func (m *TagMirror) Mirror(ctx context.Context, c *contacts.Contact, added, remo
 	if len(p.Add)+len(p.Remove) == 0 {
 		return nil
 	}
-	body, _ := json.Marshal(p)
-	var id [8]byte
-	_, _ = rand.Read(id[:])
-	_, err := m.queue.EnqueueContext(ctx, asynq.NewTask(taskMarkTag, body), asynq.Queue(QueueLow),
-		asynq.TaskID("marktag-"+hex.EncodeToString(id[:])), asynq.MaxRetry(10))
-	if err != nil {
-		return fmt.Errorf("outreach: queue WeCom tag mirror: %w", err)
-	}
-	return nil
+	return m.tasks.enqueue(ctx, taskMarkTag, QueueLow, p)
 }
 
 func (m *TagMirror) weComIDs(tags []string) []string {
@@ -98,12 +85,7 @@ func (m *TagMirror) handle(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("outreach: bad mark_tag payload: %w", asynq.SkipRetry)
 	}
 	err := m.marker.MarkTag(ctx, p.UserID, p.ExternalUserID, p.Add, p.Remove)
-	if err == nil || channels.KindOfError(err) == channels.Transient {
-		return err
-	}
-	// WeCom refused for good (the customer left, an unknown tag id): retrying cannot help.
-	m.log.Warn("WeCom tag mirror refused", zap.String("external_userid", p.ExternalUserID), zap.Error(err))
-	return errors.Join(err, asynq.SkipRetry)
+	return m.tasks.settle(err, "tag mirror", zap.String("external_userid", p.ExternalUserID))
 }
 
 // Close releases the queue client.
@@ -111,5 +93,5 @@ func (m *TagMirror) Close() error {
 	if m == nil {
 		return nil
 	}
-	return m.queue.Close()
+	return m.tasks.close()
 }
