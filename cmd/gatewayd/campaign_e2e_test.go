@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 	"net/http"
 	"sync"
 	"testing"
@@ -11,10 +12,10 @@ import (
 // every tagged contact gets exactly one message, untagged ones none, and the
 // campaign's statistics match what the SMTP server received.
 func TestEndToEndCampaign(t *testing.T) {
-	const tagged, others = 600, 50
+	const tagged, others = 10000, 200
 	s := startStack(t)
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
+	sem := make(chan struct{}, 32)
 	for i := 0; i < tagged+others; i++ {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -34,14 +35,14 @@ func TestEndToEndCampaign(t *testing.T) {
 		"id": "nov-webinar", "name": "11 月研讨会", "audience": "tag:webinar-nov", "template": "webinar_reminder", "purpose": "marketing", "channel": "email", "owner": "rep.li",
 		"vars": map[string]any{"name": "朋友", "title": "私域增长实战", "time": "11 月 28 日 14:00", "url": "https://live.example.com/nov"},
 	}, 201, nil)
-	s.eventually("campaign mail", func() bool { return s.smtpReceived() >= tagged })
+	s.eventuallyWithin(4*time.Minute, "campaign mail", func() bool { return s.smtpReceived() >= tagged })
 	var c struct {
 		Status string
 		Stats  struct {
 			Totals map[string]int
 		}
 	}
-	s.eventually("campaign done", func() bool {
+	s.eventuallyWithin(time.Minute, "campaign done", func() bool {
 		s.call(http.MethodGet, s.gateway+"/api/v1/campaigns/nov-webinar", nil, 200, &c)
 		return c.Status == "done" && c.Stats.Totals["sent"] == tagged
 	})

@@ -220,7 +220,12 @@ func tail(s string, n int) string {
 
 func (s *stack) eventually(what string, ok func() bool) {
 	s.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	s.eventuallyWithin(20*time.Second, what, ok)
+}
+
+func (s *stack) eventuallyWithin(limit time.Duration, what string, ok func() bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(limit)
 	for !ok() {
 		if time.Now().After(deadline) {
 			s.t.Fatalf("timed out waiting for %s", what)
