@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"time"
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestEndToEndCampaign runs a tagged audience through a campaign over email:
