@@ -21,6 +21,9 @@ if grep -q 'func BenchmarkCapDispatch' outreach/*_test.go 2>/dev/null; then
 fi
 section "Sends per channel through the whole stack (API → asynq → sender → sandbox)"
 bench ./cmd/gatewayd '^BenchmarkSendsPerChannel$'
+section "Redis memory: per contact (100k contacts) and per scheduled message (20k)"
+bench ./contacts '^BenchmarkMemoryPerContact$'
+bench ./outreach '^BenchmarkMemoryPerScheduledMessage$'
 section "Per-operation costs"
 go test ./channels/... ./contacts ./templates ./dialogs -run '^$' -benchmem -benchtime 2000x -timeout 20m \
   -bench '^Benchmark(ScanXML|Decode|Apply|ApplyParallel|Render|Validate|Send|Step)$' \
@@ -36,6 +39,8 @@ function m(name) { for (i = 2; i < NF; i++) if ($(i+1) == name) return $i; retur
 /^BenchmarkCampaign\/naive/ { naive = m("msgs/s") }
 /^BenchmarkCapDispatch/ {
   printf "cap dispatch   %s msgs/s vs bare loop %s msgs/s: ratio %s (target >= 0.70)\n", m("dispatch-msgs/s"), m("baseline-msgs/s"), m("ratio") }
+/^BenchmarkMemoryPerContact/ { printf "redis memory   %s bytes per contact (100k contacts: %.0f MB)\n", m("bytes/contact"), m("bytes/contact") * 100000 / 1e6 }
+/^BenchmarkMemoryPerScheduledMessage/ { printf "redis memory   %s bytes per scheduled message\n", m("bytes/message") }
 /^BenchmarkSendsPerChannel/ {
   printf "sends/s        sms %s, email %s, officialaccount %s, wecom %s (whole stack against the sandbox)\n",
     m("sms-msgs/s"), m("email-msgs/s"), m("officialaccount-msgs/s"), m("wecom-msgs/s") }
