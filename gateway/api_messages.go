@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -93,4 +94,27 @@ func (s *Server) getMessage(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, m)
+}
+
+// archivedMessages lists sends asynq gave up on, newest first (?limit=, default 50).
+func (s *Server) archivedMessages(c *gin.Context) {
+	if s.outreach == nil {
+		fail(c, newError(KindNotConfigured, "sending is not configured on this gateway"))
+		return
+	}
+	limit := 50
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			fail(c, invalidField("limit", "%q must be a number from 1 to 1000", v))
+			return
+		}
+		limit = n
+	}
+	tasks, err := s.outreach.Archived(c.Request.Context(), limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"tasks": tasks})
 }

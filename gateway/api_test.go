@@ -158,3 +158,10 @@ func TestCatalogueIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestArchivedRouteNeedsSending(t *testing.T) {
+	h := newHarness(t)
+	if r := h.api(http.MethodGet, "/api/v1/messages/archived", ""); r.Status != http.StatusServiceUnavailable || r.code(t) != KindNotConfigured.Code {
+		t.Errorf("archived without a pipeline: %d %s", r.Status, r.Body)
+	}
+}

@@ -215,3 +215,11 @@ steps:
 		}
 	}
 }
+
+func TestArchivedRouteListsTasks(t *testing.T) {
+	h, _, _ := dialogHarness(t, "id: hi\nversion: 1\ntriggers:\n  - keyword: [你好]\nsteps:\n  - id: hi\n    send: {text: 您好}\n")
+	r := h.api(http.MethodGet, "/api/v1/messages/archived", "")
+	if r.Status != http.StatusOK || r.Body != `{"tasks":[]}` {
+		t.Errorf("archived: %d %s, want 200 and an empty list (not the message route)", r.Status, r.Body)
+	}
+}

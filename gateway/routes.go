@@ -36,6 +36,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/templates/:id/versions", s.auth(RoleAdmin, RoleMarketer), s.templateVersions)
 	api.POST("/templates/:id/preview", s.auth(RoleAdmin, RoleMarketer), s.previewTemplate)
 	api.POST("/messages", s.auth(RoleAdmin, RoleMarketer), s.postMessage)
+	api.GET("/messages/archived", s.auth(RoleAdmin, RoleMarketer), s.archivedMessages)
 	api.GET("/messages/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getMessage)
 	api.DELETE("/messages/:id", s.auth(RoleAdmin, RoleMarketer), s.cancelMessage)
 	api.POST("/coupons/batches", s.auth(RoleAdmin, RoleMarketer), s.createCouponBatch)
