@@ -78,6 +78,10 @@ type WeCom struct {
 	// HandoffReps are the WeCom userids, in turn, who take hot leads and
 	// hand-offs of contacts that have no owner.
 	HandoffReps []string `yaml:"handoff_reps"`
+	// HandoffSLA is how long a rep has to follow a lead up before a
+	// reminder; after twice as long HandoffLead (a WeCom userid) is told.
+	HandoffSLA  time.Duration `yaml:"handoff_sla"`
+	HandoffLead string        `yaml:"handoff_lead"`
 }
 
 // CallbacksEnabled reports whether the callback route can verify requests.

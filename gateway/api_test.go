@@ -165,3 +165,11 @@ func TestArchivedRouteNeedsSending(t *testing.T) {
 		t.Errorf("archived without a pipeline: %d %s", r.Status, r.Body)
 	}
 }
+
+func TestHandoffDoneWithoutAHandoff(t *testing.T) {
+	h := newHarness(t)
+	id := h.api(http.MethodPost, "/api/v1/events", `{"contact":{"phone":"13900139000"},"type":"signup"}`).json(t)["contact_id"].(string)
+	if r := h.api(http.MethodPost, "/api/v1/contacts/"+id+"/handoff/done", ""); r.Status != http.StatusConflict || r.code(t) != KindNoHandoff.Code {
+		t.Errorf("no open hand-off: %d %s, want 409 code %d", r.Status, r.Body, KindNoHandoff.Code)
+	}
+}

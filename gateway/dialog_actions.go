@@ -178,7 +178,13 @@ func (a *DialogActions) Handoff(ctx context.Context, t dialogs.Target, h dialogs
 	if h.Reason != "" && h.Reason != "keyword" {
 		reason = h.Reason
 	}
-	return a.notifier.Notify(ctx, rep, ct, reason, h.Text)
+	if err := a.notifier.Notify(ctx, rep, ct, reason, h.Text); err != nil {
+		return err
+	}
+	if ct == nil {
+		return nil
+	}
+	return a.notifier.Opened(ctx, ct, rep, a.now())
 }
 
 func (a *DialogActions) Profile(ctx context.Context, contactID string) (dialogs.Profile, error) {

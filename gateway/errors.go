@@ -52,10 +52,11 @@ var (
 	KindNoTemplate    = Kind{3201, http.StatusNotFound, "unknown_template", "create the template first with PUT /api/v1/templates/:id"}
 	KindRender        = Kind{3202, http.StatusUnprocessableEntity, "render_failed", "pass the variables the template uses, or shorten the text to the channel's limit"}
 	KindTooLate       = Kind{3102, http.StatusConflict, "too_late", "the message is being sent or was sent; it can no longer be cancelled"}
+	KindNoHandoff     = Kind{3501, http.StatusConflict, "no_open_handoff", "the contact has no hand-off waiting for a follow-up"}
 	KindUnavailable   = Kind{5001, http.StatusServiceUnavailable, "storage_unavailable", "Redis did not answer; retry later"}
 	KindInternal      = Kind{5000, http.StatusInternalServerError, "internal", "an unexpected error; report the request id"}
 	KindNotConfigured = Kind{5002, http.StatusServiceUnavailable, "not_configured", "this gateway runs without that part; check its configuration"}
-	catalogue         = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoTemplate, KindRender, KindUnavailable, KindNotConfigured, KindInternal,
+	catalogue         = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoHandoff, KindNoTemplate, KindRender, KindUnavailable, KindNotConfigured, KindInternal,
 		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists,
 		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState}
 )
@@ -127,6 +128,7 @@ var sentinelKinds = []struct {
 	{outreach.ErrInvalid, KindInvalidField},
 	{outreach.ErrUnreachable, KindUnreachable},
 	{outreach.ErrTooLate, KindTooLate},
+	{outreach.ErrNoOpenHandoff, KindNoHandoff},
 	{templates.ErrNotFound, KindNoTemplate},
 	{templates.ErrInvalid, KindInvalidField},
 	{templates.ErrRender, KindRender},

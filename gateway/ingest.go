@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -36,6 +37,9 @@ func (s *Server) ingest(ctx context.Context, ev channels.Event) (string, error) 
 func (s *Server) ingestReply(ctx context.Context, ev channels.Event, passive bool) (string, *inlineReply, error) {
 	if len(ev.Contact) == 0 {
 		dup, err := s.inbox.record(ctx, ev)
+		if err == nil && !dup && ev.Type == channels.TypeMemberMessage && strings.TrimSpace(ev.Text) == "已跟进" {
+			s.repFollowedUp(ctx, ev.Member)
+		}
 		outcome, err := outcomeOf(dup, err)
 		return outcome, nil, err
 	}
@@ -240,5 +244,8 @@ func (s *Server) promote(ctx context.Context, contactID string, ev channels.Even
 		return err
 	}
 	ct.Stage = next
-	return s.notifier.Notify(ctx, rep, ct, fmt.Sprintf("分数达到 %d，转为 SQL", ct.Score), ev.Text)
+	if err := s.notifier.Notify(ctx, rep, ct, fmt.Sprintf("分数达到 %d，转为 SQL", ct.Score), ev.Text); err != nil {
+		return err
+	}
+	return s.notifier.Opened(ctx, ct, rep, s.now())
 }

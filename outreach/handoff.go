@@ -24,6 +24,7 @@ type RepNotifier struct {
 	sender  Sender // the WeCom sender
 	onDuty  []string
 	baseURL string
+	policy  *HandoffPolicy
 }
 
 const (
@@ -92,6 +93,7 @@ func (n *RepNotifier) Register(mux *asynq.ServeMux) {
 		return
 	}
 	mux.HandleFunc(taskNotifyRep, n.handle)
+	mux.HandleFunc(taskHandoffSLA, n.handleSLA)
 }
 
 func (n *RepNotifier) handle(ctx context.Context, t *asynq.Task) error {

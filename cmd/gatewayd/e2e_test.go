@@ -387,6 +387,15 @@ func TestEndToEndEveryChannel(t *testing.T) {
 			}
 			return false
 		})
+		// The rep answers 已跟进 in the WeCom app: the hand-off closes.
+		s.call(http.MethodPost, s.sandbox+"/api/play/wecom", map[string]string{"user_id": "rep.li", "text": "已跟进"}, 200, nil)
+		var who struct{ ID string }
+		s.call(http.MethodGet, s.gateway+"/api/v1/contacts/lookup?channel=wecom&id=wmE2E1", nil, 200, &who)
+		s.eventually("hand-off closed", func() bool {
+			var tl struct{ Entries []struct{ Type string } }
+			s.call(http.MethodGet, s.gateway+"/api/v1/contacts/"+who.ID+"/timeline", nil, 200, &tl)
+			return len(tl.Entries) > 0 && tl.Entries[0].Type == "handoff_followed_up"
+		})
 	})
 	t.Run("wecom customer gets a group-send task from the rep", func(t *testing.T) {
 		s.call(http.MethodPost, s.gateway+"/api/v1/messages", map[string]any{

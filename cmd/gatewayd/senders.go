@@ -89,7 +89,9 @@ func tagMirror(rdb redis.UniversalClient, w configs.WeCom, senders []outreach.Se
 func repNotifier(rdb redis.UniversalClient, cfg configs.Config, senders []outreach.Sender, log *zap.Logger) *outreach.RepNotifier {
 	for _, s := range senders {
 		if ws, ok := s.(*wecom.Sender); ok {
-			return outreach.NewRepNotifier(rdb, ws, cfg.WeCom.HandoffReps, cfg.Public.BaseURL, log.Named("handoff"))
+			n := outreach.NewRepNotifier(rdb, ws, cfg.WeCom.HandoffReps, cfg.Public.BaseURL, log.Named("handoff"))
+			n.SetPolicy(outreach.HandoffPolicy{SLA: cfg.WeCom.HandoffSLA, Lead: cfg.WeCom.HandoffLead})
+			return n
 		}
 	}
 	return nil
