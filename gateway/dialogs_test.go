@@ -223,3 +223,26 @@ func TestArchivedRouteListsTasks(t *testing.T) {
 		t.Errorf("archived: %d %s, want 200 and an empty list (not the message route)", r.Status, r.Body)
 	}
 }
+
+func TestReloadDialogs(t *testing.T) {
+	h, _, engine := dialogHarness(t, "id: hi\nversion: 1\ntriggers:\n  - keyword: [你好]\nsteps:\n  - id: hi\n    send: {text: 您好}\n")
+	dir := t.TempDir()
+	h.srv.cfg.Dialogs.Dir = dir
+	write := func(body string) {
+		if err := os.WriteFile(filepath.Join(dir, "hi.yaml"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("id: hi\nversion: 2\ntriggers:\n  - keyword: [你好]\nsteps:\n  - id: hi\n    send: {text: 您好呀}\n")
+	if r := h.api(http.MethodPost, "/api/v1/dialogs/reload", ""); r.Status != http.StatusOK || r.Body != `{"scripts":["hi@2"]}` {
+		t.Fatalf("reload: %d %s", r.Status, r.Body)
+	}
+	write("id: hi\nversion: 3\ntriggers:\n  - keyword: [你好]\nsteps:\n  - id: hi\n    send: {template: no_such_template}\n")
+	r := h.api(http.MethodPost, "/api/v1/dialogs/reload", "")
+	if r.Status != http.StatusUnprocessableEntity || r.code(t) != KindInvalidScripts.Code || !strings.Contains(r.Body, "hi.yaml") {
+		t.Fatalf("broken folder: %d %s, want 422 naming the file", r.Status, r.Body)
+	}
+	if got := engine.Library().Scripts()[0].Key(); got != "hi@2" {
+		t.Errorf("after a refused reload the engine runs %s, want hi@2", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/journeygate/gateway/channels/sms"
 	"github.com/journeygate/gateway/channels/wecom"
 	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
 	"github.com/journeygate/gateway/templates"
 )
@@ -39,24 +40,26 @@ var (
 	KindRouteNotFound = Kind{1201, http.StatusNotFound, "route_not_found", "check the path against the README's route list"}
 	KindMethod        = Kind{1202, http.StatusMethodNotAllowed, "method_not_allowed", "use a method the route accepts"}
 
-	KindSignature     = Kind{2001, http.StatusUnauthorized, "bad_signature", "the signature does not match: check the callback token configured on the platform and here"}
-	KindStale         = Kind{2002, http.StatusUnauthorized, "stale_timestamp", "the timestamp is missing or too far from now: check the sender's clock (callbacks.max_skew)"}
-	KindDecrypt       = Kind{2003, http.StatusBadRequest, "decrypt_failed", "the payload does not decrypt: check the EncodingAESKey and the corp or app id"}
-	KindMalformed     = Kind{2004, http.StatusBadRequest, "malformed_payload", "the payload does not parse: send the platform's documented format"}
-	KindUnsupported   = Kind{2005, http.StatusUnprocessableEntity, "unsupported_event", "this message or event type is not handled"}
-	KindChannelOff    = Kind{2006, http.StatusNotFound, "channel_not_configured", "configure this channel's credentials to enable its callbacks"}
-	KindBadLinkToken  = Kind{2101, http.StatusNotFound, "bad_link_token", "the link is damaged or was not issued by this gateway"}
-	KindLinkExpired   = Kind{2102, http.StatusGone, "link_expired", "the link has expired"}
-	KindNotFound      = Kind{3001, http.StatusNotFound, "not_found", "check the id; look contacts up with /api/v1/contacts/lookup"}
-	KindUnreachable   = Kind{3101, http.StatusUnprocessableEntity, "unreachable", "record the contact's identity for that channel, or let the gateway route"}
-	KindNoTemplate    = Kind{3201, http.StatusNotFound, "unknown_template", "create the template first with PUT /api/v1/templates/:id"}
-	KindRender        = Kind{3202, http.StatusUnprocessableEntity, "render_failed", "pass the variables the template uses, or shorten the text to the channel's limit"}
-	KindTooLate       = Kind{3102, http.StatusConflict, "too_late", "the message is being sent or was sent; it can no longer be cancelled"}
-	KindNoHandoff     = Kind{3501, http.StatusConflict, "no_open_handoff", "the contact has no hand-off waiting for a follow-up"}
-	KindUnavailable   = Kind{5001, http.StatusServiceUnavailable, "storage_unavailable", "Redis did not answer; retry later"}
-	KindInternal      = Kind{5000, http.StatusInternalServerError, "internal", "an unexpected error; report the request id"}
-	KindNotConfigured = Kind{5002, http.StatusServiceUnavailable, "not_configured", "this gateway runs without that part; check its configuration"}
-	catalogue         = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoHandoff, KindNoTemplate, KindRender, KindUnavailable, KindNotConfigured, KindInternal,
+	KindSignature      = Kind{2001, http.StatusUnauthorized, "bad_signature", "the signature does not match: check the callback token configured on the platform and here"}
+	KindStale          = Kind{2002, http.StatusUnauthorized, "stale_timestamp", "the timestamp is missing or too far from now: check the sender's clock (callbacks.max_skew)"}
+	KindDecrypt        = Kind{2003, http.StatusBadRequest, "decrypt_failed", "the payload does not decrypt: check the EncodingAESKey and the corp or app id"}
+	KindMalformed      = Kind{2004, http.StatusBadRequest, "malformed_payload", "the payload does not parse: send the platform's documented format"}
+	KindUnsupported    = Kind{2005, http.StatusUnprocessableEntity, "unsupported_event", "this message or event type is not handled"}
+	KindChannelOff     = Kind{2006, http.StatusNotFound, "channel_not_configured", "configure this channel's credentials to enable its callbacks"}
+	KindBadLinkToken   = Kind{2101, http.StatusNotFound, "bad_link_token", "the link is damaged or was not issued by this gateway"}
+	KindLinkExpired    = Kind{2102, http.StatusGone, "link_expired", "the link has expired"}
+	KindNotFound       = Kind{3001, http.StatusNotFound, "not_found", "check the id; look contacts up with /api/v1/contacts/lookup"}
+	KindUnreachable    = Kind{3101, http.StatusUnprocessableEntity, "unreachable", "record the contact's identity for that channel, or let the gateway route"}
+	KindNoTemplate     = Kind{3201, http.StatusNotFound, "unknown_template", "create the template first with PUT /api/v1/templates/:id"}
+	KindRender         = Kind{3202, http.StatusUnprocessableEntity, "render_failed", "pass the variables the template uses, or shorten the text to the channel's limit"}
+	KindTooLate        = Kind{3102, http.StatusConflict, "too_late", "the message is being sent or was sent; it can no longer be cancelled"}
+	KindNoHandoff      = Kind{3501, http.StatusConflict, "no_open_handoff", "the contact has no hand-off waiting for a follow-up"}
+	KindInvalidScripts = Kind{3601, http.StatusUnprocessableEntity, "invalid_scripts", "fix the listed problems in the dialog scripts; the running scripts stay in use"}
+	KindVersionReused  = Kind{3602, http.StatusConflict, "script_version_reused", "raise the version of every script you changed"}
+	KindUnavailable    = Kind{5001, http.StatusServiceUnavailable, "storage_unavailable", "Redis did not answer; retry later"}
+	KindInternal       = Kind{5000, http.StatusInternalServerError, "internal", "an unexpected error; report the request id"}
+	KindNotConfigured  = Kind{5002, http.StatusServiceUnavailable, "not_configured", "this gateway runs without that part; check its configuration"}
+	catalogue          = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoHandoff, KindInvalidScripts, KindVersionReused, KindNoTemplate, KindRender, KindUnavailable, KindNotConfigured, KindInternal,
 		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists,
 		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState}
 )
@@ -129,6 +132,7 @@ var sentinelKinds = []struct {
 	{outreach.ErrUnreachable, KindUnreachable},
 	{outreach.ErrTooLate, KindTooLate},
 	{outreach.ErrNoOpenHandoff, KindNoHandoff},
+	{dialogs.ErrVersionReused, KindVersionReused},
 	{templates.ErrNotFound, KindNoTemplate},
 	{templates.ErrInvalid, KindInvalidField},
 	{templates.ErrRender, KindRender},

@@ -31,6 +31,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/contacts/:id/tags", s.auth(RoleAdmin, RoleMarketer), s.changeTags)
 	api.PUT("/contacts/:id/consent", s.auth(RoleAdmin, RoleMarketer), s.putConsent)
 	api.POST("/contacts/:id/handoff/done", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.handoffDone)
+	api.POST("/dialogs/reload", s.auth(RoleAdmin, RoleMarketer), s.reloadDialogs)
 	api.GET("/templates", s.auth(RoleAdmin, RoleMarketer), s.listTemplates)
 	api.PUT("/templates/:id", s.auth(RoleAdmin, RoleMarketer), s.putTemplate)
 	api.GET("/templates/:id", s.auth(RoleAdmin, RoleMarketer), s.getTemplate)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -67,6 +69,27 @@ func tickDialogs(ctx context.Context, engine *dialogs.Engine, log *zap.Logger) {
 			if err != nil && ctx.Err() == nil {
 				log.Warn("dialog tick had failures", zap.Int("moved", moved), zap.Error(err))
 			}
+		}
+	}
+}
+
+// reloadOnHangup reloads the dialog scripts on each SIGHUP, as operators
+// expect of a daemon; a folder with problems is logged and changes nothing.
+func reloadOnHangup(ctx context.Context, srv *gateway.Server, log *zap.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			lib, err := srv.ReloadDialogs(ctx)
+			if err != nil {
+				log.Error("dialog scripts not reloaded; the running ones stay", zap.Error(err))
+				continue
+			}
+			log.Info("dialog scripts reloaded", zap.Int("scripts", len(lib.Scripts())))
 		}
 	}
 }

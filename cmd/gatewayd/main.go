@@ -163,6 +163,9 @@ func run(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
+	if engine != nil {
+		go reloadOnHangup(ctx, srv, log.Named("dialogs"))
+	}
 	httpSrv := &http.Server{
 		Addr:              cfg.HTTP.Addr,
 		Handler:           srv.Handler(),
