@@ -17,7 +17,7 @@ func (s *Server) handoffDone(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if err := s.closeHandoff(c.Request.Context(), ct, c.GetString("role")); err != nil {
+	if err := s.closeHandoff(c.Request.Context(), ct, c.GetString("token_name")); err != nil {
 		fail(c, err)
 		return
 	}

@@ -30,7 +30,7 @@ func (s *Server) putTemplate(c *gin.Context) {
 	}
 	t.ID = c.Param("id")
 	before, _ := s.tpls.Get(c.Request.Context(), t.ID)
-	saved, err := s.tpls.Save(c.Request.Context(), t, c.GetString("role"))
+	saved, err := s.tpls.Save(c.Request.Context(), t, c.GetString("token_name"))
 	if err != nil {
 		fail(c, err)
 		return

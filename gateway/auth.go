@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/subtle"
 	"strings"
 
@@ -25,11 +26,16 @@ func (s *Server) auth(roles ...Role) gin.HandlerFunc {
 			fail(c, newError(KindUnauthorized, "missing bearer token"))
 			return
 		}
-		role, ok := s.roleOf(token)
-		if !ok {
+		role, name, err := s.roleOf(c.Request.Context(), token)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if role == "" {
 			fail(c, newError(KindUnauthorized, "unknown token"))
 			return
 		}
+		c.Set("token_name", name)
 		for _, r := range roles {
 			if r == role {
 				c.Set("role", string(role))
@@ -41,11 +47,17 @@ func (s *Server) auth(roles ...Role) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) roleOf(token string) (Role, bool) {
+// roleOf finds a token's role and name: the configured admin token, else
+// one issued through POST /api/v1/tokens ("" when unknown).
+func (s *Server) roleOf(ctx context.Context, token string) (Role, string, error) {
 	if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.Admin.Token)) == 1 {
-		return RoleAdmin, true
+		return RoleAdmin, "admin", nil
 	}
-	return "", false
+	t, err := s.bearers.lookup(ctx, token)
+	if err != nil || t == nil {
+		return "", "", err
+	}
+	return t.Role, t.Name, nil
 }
 
 func bearer(c *gin.Context) (string, bool) {

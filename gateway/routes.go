@@ -24,6 +24,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.POST("/u/:token", s.unsubscribe)                        // token (RFC 8058 one-click)
 
 	api := r.Group("/api/v1")
+	api.POST("/tokens", s.auth(RoleAdmin), s.postToken)
 	api.POST("/events", s.auth(RoleAdmin, RoleMarketer), s.postEvent)
 	api.GET("/contacts/lookup", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.lookupContact)
 	api.GET("/contacts/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getContact)

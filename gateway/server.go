@@ -74,6 +74,7 @@ type Server struct {
 	tagMirror *outreach.TagMirror
 	scoring   contacts.Scoring
 	notifier  *outreach.RepNotifier
+	bearers   apiTokens
 	registry  *prometheus.Registry
 	metrics   *metrics
 	inbox     *inbox
@@ -111,7 +112,7 @@ func New(d Deps) (*Server, error) {
 		cfg: d.Config, log: d.Log, rdb: d.Redis, contacts: d.Contacts,
 		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, outreach: d.Outreach, tpls: d.Templates, renderer: d.Renderer, dialogs: d.Dialogs, workers: d.WorkersReady, tagMirror: d.TagMirror, scoring: d.Scoring, notifier: d.Notifier, registry: d.Registry,
 		metrics: m, inbox: newInbox(d.Redis, d.Config.Callbacks.DedupTTL), now: d.Now,
-		reqIDs: newRequestIDs(),
+		reqIDs: newRequestIDs(), bearers: apiTokens{rdb: d.Redis, now: d.Now},
 	}
 	d.Redis.AddHook(m.redisHook())
 	s.engine = gin.New()
