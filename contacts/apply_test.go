@@ -1,16 +1,15 @@
 package contacts
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/journeygate/gateway/internal/redistest"
+
 	"github.com/google/go-cmp/cmp"
-	"github.com/redis/go-redis/v9"
 )
 
 func TestApplyCreates(t *testing.T) {
@@ -415,30 +414,12 @@ func TestReadsOfUnknownContacts(t *testing.T) {
 	}
 }
 
-// roundTrips counts the requests a client sends: one per command or pipeline.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 func TestRoundTrips(t *testing.T) {
 	f := newFixture(t, Options{})
 	// Load the scripts first so that EVALSHA never falls back to EVAL here.
 	f.apply(t, Change{Identities: []Identity{phone("warm")}})
 	f.apply(t, Change{Identities: []Identity{phone("linked"), openid("home")}})
-	var rt roundTrips
-	f.rdb.AddHook(&rt)
+	rt := redistest.CountRoundTrips(f.rdb)
 	tests := []struct {
 		name   string
 		change Change
@@ -453,9 +434,9 @@ func TestRoundTrips(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rt.n.Store(0)
+			rt.Reset()
 			f.apply(t, tt.change)
-			if got := rt.n.Load(); got != tt.want {
+			if got := rt.N(); got != tt.want {
 				t.Errorf("round trips = %d; want %d", got, tt.want)
 			}
 		})

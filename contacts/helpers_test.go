@@ -2,42 +2,23 @@ package contacts
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/journeygate/gateway/internal/testclock"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/journeygate/gateway/internal/redistest"
 )
 
-// clock is a settable time source for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
+// newClock starts the tests' clock at a fixed day.
+func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) }
 
 type fixture struct {
 	store *Store
 	rdb   *redis.Client
-	clock *clock
+	clock *testclock.Clock
 	ctx   context.Context
 }
 

@@ -10,6 +10,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/journeygate/gateway/internal/redistest"
+
 	"github.com/journeygate/gateway/channels"
 )
 
@@ -42,8 +44,7 @@ func benchFixture(b *testing.B) *fixture {
 func BenchmarkStep(b *testing.B) {
 	f := benchFixture(b)
 	ctx := context.Background()
-	h := &countHook{}
-	f.rdb.AddHook(h)
+	h := redistest.CountRoundTrips(f.rdb)
 	handle := func(i int) {
 		in := benchConversation[i%len(benchConversation)]
 		in.ContactID = "b" + strconv.Itoa(i/len(benchConversation))
@@ -55,7 +56,7 @@ func BenchmarkStep(b *testing.B) {
 		handle(i)
 	}
 	f.act.take()
-	h.n.Store(0)
+	h.Reset()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -66,7 +67,7 @@ func BenchmarkStep(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(h.n.Load())/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(h.N())/float64(b.N), "roundtrips/op")
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
 

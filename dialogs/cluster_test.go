@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeygate/gateway/internal/testclock"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/journeygate/gateway/internal/redistest"
@@ -18,7 +20,7 @@ func TestOnCluster(t *testing.T) {
 	}
 	rdb := redistest.Cluster(t)
 	ctx := context.Background()
-	act, clk := newFakeActions(), &clock{t: t0}
+	act, clk := newFakeActions(), testclock.New(t0)
 	const script = `id: w
 version: 1
 triggers: [{keyword: {any: [go], exact: true}}]
@@ -48,7 +50,7 @@ steps:
 	}
 	got = append(got, say("a", "Ann")...)
 	got = append(got, say("b", "human")...)
-	n, err := eng.Tick(ctx, clk.Add(2*time.Hour))
+	n, err := eng.Tick(ctx, clk.Advance(2*time.Hour))
 	if err != nil || n != 2 {
 		t.Fatalf("Tick = %d, %v; want 2", n, err)
 	}

@@ -29,23 +29,6 @@ steps:
     send: v1 thanks
 `
 
-// countHook counts Redis round trips: one per command or pipeline.
-type countHook struct{ n atomic.Int64 }
-
-func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 func TestSessionKeepsVersionAcrossReload(t *testing.T) {
 	f := newFixture(t, mustLoadFS(t, map[string]string{"s.yaml": surveyV1}), Options{})
 	if got := texts(f.say(t, "c1", "survey")); !cmp.Equal(got, []string{`"v1 question\n1. a\n2. b"`}) {
@@ -250,8 +233,7 @@ func TestHandleRefusesBadInbound(t *testing.T) {
 // TestRoundTrips pins the Redis cost of the common cases.
 func TestRoundTrips(t *testing.T) {
 	f := newFixture(t, mustLoadFS(t, map[string]string{"c.yaml": counterScript}), Options{})
-	h := &countHook{}
-	f.rdb.AddHook(h)
+	h := redistest.CountRoundTrips(f.rdb)
 	ctx := context.Background()
 	f.say(t, "warm", "go") // loads the Lua scripts into Redis
 	f.say(t, "warm", "x")
@@ -267,11 +249,11 @@ func TestRoundTrips(t *testing.T) {
 		{"another step", Inbound{ContactID: "c1", Text: "two"}, 2},
 	}
 	for _, tt := range tests {
-		before := h.n.Load()
+		before := h.N()
 		if _, err := f.eng.Handle(ctx, tt.in); err != nil {
 			t.Fatal(err)
 		}
-		if got := h.n.Load() - before; got != tt.want {
+		if got := h.N() - before; got != tt.want {
 			t.Errorf("%s: %d round trips; want %d", tt.name, got, tt.want)
 		}
 	}
@@ -292,7 +274,7 @@ steps:
 	for i := range n {
 		f.say(t, fmt.Sprintf("c%d", i), "go")
 	}
-	now := f.clk.Add(2 * time.Hour)
+	now := f.clk.Advance(2 * time.Hour)
 	var wg sync.WaitGroup
 	var moved atomic.Int64
 	for range 4 {
@@ -337,7 +319,7 @@ steps:
 	early := ms(f.clk.Now().Add(time.Minute))
 	f.rdb.ZAdd(ctx, dueKey, redis.Z{Score: float64(early), Member: "c1"})
 	f.rdb.ZAdd(ctx, dueKey, redis.Z{Score: float64(early), Member: "ghost"})
-	n, err := f.eng.Tick(ctx, f.clk.Add(2*time.Minute))
+	n, err := f.eng.Tick(ctx, f.clk.Advance(2*time.Minute))
 	if err != nil || n != 0 {
 		t.Fatalf("Tick: %d, %v", n, err)
 	}
@@ -389,13 +371,13 @@ steps:
 	ctx := context.Background()
 	f.say(t, "c1", "go")
 	f.say(t, "c2", "go")
-	f.clk.Add(30 * time.Minute)
+	f.clk.Advance(30 * time.Minute)
 	f.say(t, "c3", "go")
 	f.act.Tag(ctx, Target{ContactID: "c1"}, "vip")
 	f.act.Score(ctx, Target{ContactID: "c1"}, 60)
 	f.act.Tag(ctx, Target{ContactID: "c2"}, "vip")
 	f.act.take()
-	if n, err := f.eng.Tick(ctx, f.clk.Add(45*time.Minute)); err != nil || n != 2 {
+	if n, err := f.eng.Tick(ctx, f.clk.Advance(45*time.Minute)); err != nil || n != 2 {
 		t.Fatalf("Tick = %d, %v; want 2 moved", n, err)
 	}
 	got := f.act.take()
@@ -405,7 +387,7 @@ steps:
 		t.Errorf("(-want +got)\n%s", diff)
 	}
 	f.act.fail("profile")
-	if _, err := f.eng.Tick(ctx, f.clk.Add(time.Hour)); !errors.Is(err, ErrAction) {
+	if _, err := f.eng.Tick(ctx, f.clk.Advance(time.Hour)); !errors.Is(err, ErrAction) {
 		t.Errorf("Tick with a failing profile read: %v; want ErrAction", err)
 	}
 	if st, _ := f.eng.State(ctx, "c3"); st.Script != "" {

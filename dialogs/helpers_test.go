@@ -12,6 +12,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/journeygate/gateway/internal/testclock"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/journeygate/gateway/internal/redistest"
@@ -183,25 +185,6 @@ func varsText(vars map[string]string) string {
 	return " {" + strings.Join(parts, ", ") + "}"
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
-
 // t0 is the test clock's start: before the shipped webinar's reminders.
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, shanghai)
 
@@ -222,12 +205,12 @@ type fixture struct {
 	rdb *redis.Client
 	eng *Engine
 	act *fakeActions
-	clk *clock
+	clk *testclock.Clock
 }
 
 func newFixture(t testing.TB, lib *Library, opt Options) *fixture {
 	t.Helper()
-	f := &fixture{rdb: redistest.Client(t), act: newFakeActions(), clk: &clock{t: t0}}
+	f := &fixture{rdb: redistest.Client(t), act: newFakeActions(), clk: testclock.New(t0)}
 	if opt.Now == nil {
 		opt.Now = f.clk.Now
 	}

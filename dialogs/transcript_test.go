@@ -221,7 +221,7 @@ func runTranscript(t *testing.T, a archive) string {
 			if convErr != nil {
 				t.Fatalf("bad line %q: %v", line, convErr)
 			}
-			now := f.clk.Add(d)
+			now := f.clk.Advance(d)
 			n, e := f.eng.Tick(ctx, now)
 			fmt.Fprintf(&b, "  tick %s: %d moved\n", now.Format("01-02 15:04"), n)
 			err = e

@@ -178,11 +178,8 @@ func isRedisDown(err error) bool {
 		return true
 	}
 	var netErr interface{ Timeout() bool }
-	return errors.As(err, &netErr) || errors.Is(err, errStorage)
+	return errors.As(err, &netErr)
 }
-
-// errStorage marks a failed Redis call whose cause is not a network error.
-var errStorage = errors.New("storage")
 
 // fail records err for the error middleware and stops the chain.
 func fail(c *gin.Context, err error) {

@@ -10,9 +10,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/journeygate/gateway/internal/testclock"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,19 +42,11 @@ const (
 	webhookToken = "test-webhook-token"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 type harness struct {
 	t      testing.TB
 	srv    *Server
 	rdb    *redis.Client
-	clock  *clock
+	clock  *testclock.Clock
 	wecom  *wecom.Callback
 	oa     *officialaccount.Callback
 	tokens *email.Tokens
@@ -71,7 +64,7 @@ func newHarnessDeps(t testing.TB, deps func(*Deps), edit ...func(*configs.Config
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	rdb := redistest.Client(t)
-	clk := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
 	cfg := configs.Default()
 	cfg.Admin.Token = adminToken
 	cfg.Public.TrackingSecret = "test-tracking-secret-0123456789"

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeygate/gateway/internal/testclock"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -19,18 +21,14 @@ import (
 type campaignFixture struct {
 	*fixture
 	cs    *Campaigns
-	clock *testClock
+	clock *testclock.Clock
 }
-
-type testClock struct{ t time.Time }
-
-func (c *testClock) now() time.Time { return c.t }
 
 func newCampaignFixture(t *testing.T, senders ...Sender) *campaignFixture {
 	t.Helper()
-	clk := &testClock{t: time.Now().UTC().Truncate(time.Second)}
-	f := newFixtureWith(t, func(o *Options, _ *redis.Client) { o.Now = clk.now }, senders...)
-	cs, err := NewCampaigns(f.rdb, f.pipe, f.contacts, CampaignOptions{BatchSize: 3, PhaseWait: time.Hour, Now: clk.now})
+	clk := testclock.New(time.Now().UTC().Truncate(time.Second))
+	f := newFixtureWith(t, func(o *Options, _ *redis.Client) { o.Now = clk.Now }, senders...)
+	cs, err := NewCampaigns(f.rdb, f.pipe, f.contacts, CampaignOptions{BatchSize: 3, PhaseWait: time.Hour, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +181,7 @@ func TestCampaignPilotAndGuardrail(t *testing.T) {
 	if got := f.get(t, "pilot"); got.Dispatched != 2 || got.Status != CampaignRunning {
 		t.Fatalf("after the pilot: dispatched %d status %s, want 2 running", got.Dispatched, got.Status)
 	}
-	f.clock.t = f.clock.t.Add(30 * time.Minute)
+	f.clock.Advance(30 * time.Minute)
 	f.dispatch(t, "pilot") // too early: still waiting
 	if got := f.get(t, "pilot"); got.Dispatched != 2 {
 		t.Fatalf("before the phase wait: dispatched %d, want 2", got.Dispatched)
@@ -193,7 +191,7 @@ func TestCampaignPilotAndGuardrail(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f.clock.t = f.clock.t.Add(31 * time.Minute)
+	f.clock.Advance(31 * time.Minute)
 	f.dispatch(t, "pilot")
 	got := f.get(t, "pilot")
 	if got.Status != CampaignPaused || got.Dispatched != 2 || !strings.Contains(got.Notice, "open rate 0.0% after 2 sends is below 50.0%") {
@@ -233,14 +231,14 @@ func TestCampaignWinner(t *testing.T) {
 	count("a", "sent", 3)
 	count("b", "sent", 3)
 	count("b", "opened", 1)
-	f.clock.t = f.clock.t.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	f.dispatch(t, "ab") // one open is not enough yet
 	if got := f.get(t, "ab"); got.Dispatched != 6 || got.Winner != "" {
 		t.Fatalf("with one open: %+v", got)
 	}
 	count("a", "opened", 1)
 	count("b", "opened", 1)
-	f.clock.t = f.clock.t.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	f.dispatch(t, "ab")
 	got := f.get(t, "ab")
 	if got.Winner != "b" || got.Status != CampaignDone {
@@ -277,7 +275,7 @@ func TestCampaignCancel(t *testing.T) {
 	if _, err := f.cs.Cancel(t.Context(), "stop"); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.t = f.clock.t.Add(2 * time.Hour)
+	f.clock.Advance(2 * time.Hour)
 	f.dispatch(t, "stop")
 	statuses := map[Status]int{}
 	for _, id := range ids {

@@ -9,29 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeygate/gateway/internal/testclock"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/journeygate/gateway/internal/redistest"
 )
-
-// capsClock is a test clock the test moves by hand.
-type capsClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *capsClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *capsClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 var capT0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 
@@ -82,7 +66,7 @@ func capOutcome(err error) string {
 	return "error: " + err.Error()
 }
 
-func newTestCaps(t testing.TB, rdb redis.UniversalClient, rules []CapRule, clock *capsClock) *Caps {
+func newTestCaps(t testing.TB, rdb redis.UniversalClient, rules []CapRule, clock *testclock.Clock) *Caps {
 	t.Helper()
 	c, err := NewCaps(rdb, rules, clock.Now)
 	if err != nil {
@@ -223,7 +207,7 @@ func TestCapsReserve(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			clock := &capsClock{t: capT0}
+			clock := testclock.New(capT0)
 			caps := newTestCaps(t, redistest.Client(t), tt.rules, clock)
 			reserved := map[string]Reservation{}
 			var got []string
@@ -254,7 +238,7 @@ func TestCapsReserve(t *testing.T) {
 func TestCapsLoweredMax(t *testing.T) {
 	ctx := context.Background()
 	rdb := redistest.Client(t)
-	clock := &capsClock{t: capT0}
+	clock := testclock.New(capT0)
 	wide := newTestCaps(t, rdb, []CapRule{{Name: "r", Purpose: "marketing", Channel: "any", Max: 3, Window: 10 * time.Hour}}, clock)
 	for i, msg := range []string{"a", "b", "c"} {
 		clock.Set(capT0.Add(time.Duration(i) * time.Hour))
@@ -278,7 +262,7 @@ func TestCapsLoweredMax(t *testing.T) {
 func TestCapsKeysAndExpiry(t *testing.T) {
 	ctx := context.Background()
 	rdb := redistest.Client(t)
-	clock := &capsClock{t: capT0}
+	clock := testclock.New(capT0)
 	rules := append(contractRules, CapRule{Name: "promo", Purpose: "marketing", Channel: "any", Max: 5, Window: time.Hour, Campaign: "*"})
 	caps := newTestCaps(t, rdb, rules, clock)
 	res, err := caps.Reserve(ctx, CapRequest{ContactID: "abc", MessageID: "m1", Channel: "sms", Purpose: "marketing", Campaign: "spring"})
@@ -362,7 +346,7 @@ func TestNewCapsRejectsBadRules(t *testing.T) {
 func TestCapsRejectBadRequests(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // validation fails before any call
 	defer rdb.Close()
-	caps := newTestCaps(t, rdb, contractRules, &capsClock{t: capT0})
+	caps := newTestCaps(t, rdb, contractRules, testclock.New(capT0))
 	good := CapRequest{ContactID: "c1", MessageID: "m1", Channel: "sms", Purpose: "marketing"}
 	tests := []struct {
 		name string
@@ -394,7 +378,7 @@ func TestCapsRejectBadRequests(t *testing.T) {
 func TestCapsConcurrentReserveHoldsMax(t *testing.T) {
 	srv := redistest.Start(t)
 	rule := []CapRule{{Name: "three", Purpose: "marketing", Channel: "any", Max: 3, Window: time.Hour}}
-	clock := &capsClock{t: capT0}
+	clock := testclock.New(capT0)
 	var processes []*Caps
 	for range 2 {
 		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 32})
@@ -489,7 +473,7 @@ func TestCapsReserveManyIsOneRoundTrip(t *testing.T) {
 	rdb := redistest.Client(t)
 	hook := &roundTrips{}
 	rdb.AddHook(hook)
-	clock := &capsClock{t: capT0}
+	clock := testclock.New(capT0)
 	caps := newTestCaps(t, rdb, contractRules, clock)
 
 	// Loads the script and fills c1's daily SMS cap.

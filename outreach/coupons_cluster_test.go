@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeygate/gateway/internal/testclock"
+
 	"github.com/journeygate/gateway/internal/redistest"
 )
 
@@ -19,8 +21,8 @@ func TestCouponsOnCluster(t *testing.T) {
 	}
 	rdb := redistest.Cluster(t)
 	ctx := t.Context()
-	clk := &couponClock{t: couponStart}
-	c := NewCoupons(rdb, clk.now)
+	clk := testclock.New(couponStart)
+	c := NewCoupons(rdb, clk.Now)
 	for _, id := range []string{"north", "south"} {
 		if _, err := c.CreateBatch(ctx, CouponBatch{ID: id, Name: id, ExpiresAt: couponStart.Add(24 * time.Hour)}); err != nil {
 			t.Fatal(err)

@@ -9,26 +9,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeygate/gateway/internal/testclock"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/journeygate/gateway/internal/redistest"
 )
 
-type couponClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *couponClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *couponClock) set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (c *couponClock) add(d time.Duration) { c.set(c.now().Add(d)) }
-
 var couponStart = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
 type couponFixture struct {
 	c     *Coupons
-	clock *couponClock
+	clock *testclock.Clock
 	rdb   *redis.Client
 	ctx   context.Context
 }
@@ -36,8 +29,8 @@ type couponFixture struct {
 func newCouponFixture(t *testing.T) *couponFixture {
 	t.Helper()
 	rdb := redistest.Client(t)
-	clk := &couponClock{t: couponStart}
-	return &couponFixture{c: NewCoupons(rdb, clk.now), clock: clk, rdb: rdb, ctx: redistest.Ctx(t)}
+	clk := testclock.New(couponStart)
+	return &couponFixture{c: NewCoupons(rdb, clk.Now), clock: clk, rdb: rdb, ctx: redistest.Ctx(t)}
 }
 
 // batch creates a batch expiring in 30 days and imports codes into it.
@@ -351,7 +344,7 @@ func TestRedeem(t *testing.T) {
 	if code == unissued {
 		unissued = "R-0002"
 	}
-	f.clock.set(couponStart.Add(time.Hour))
+	f.clock.Set(couponStart.Add(time.Hour))
 	at := couponStart.Add(time.Hour + time.Minute) // each case moves the clock a minute first
 	first := Redemption{Batch: "r", Code: code, ContactID: "contact1", OrderID: "order-1", RedeemedAt: at}
 	repeat := first
@@ -373,7 +366,7 @@ func TestRedeem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f.clock.add(time.Minute) // a repeat must report the first time
+			f.clock.Advance(time.Minute) // a repeat must report the first time
 			got, err := f.c.Redeem(f.ctx, tt.code, tt.order)
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)
@@ -403,11 +396,11 @@ func TestExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	f.clock.set(b.ExpiresAt.Add(-time.Millisecond))
+	f.clock.Set(b.ExpiresAt.Add(-time.Millisecond))
 	if _, _, err := f.c.Issue(f.ctx, "exp", "c2"); err != nil {
 		t.Errorf("issue a millisecond before expiry: %v", err)
 	}
-	f.clock.set(b.ExpiresAt)
+	f.clock.Set(b.ExpiresAt)
 	checks := []struct {
 		name string
 		err  error

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeygate/gateway/internal/testclock"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/journeygate/gateway/channels"
@@ -23,7 +25,7 @@ var seedClaims = []Claim{
 // accepts (even as expired) must be exactly what Sign makes for its claim,
 // so a token cannot be forged or re-spelled.
 func FuzzVerify(f *testing.F) {
-	tok := newTestTokens(f, &clock{testNow})
+	tok := newTestTokens(f, testclock.New(testNow))
 	for _, c := range seedClaims {
 		token, err := tok.Sign(c)
 		if err != nil {
@@ -33,7 +35,7 @@ func FuzzVerify(f *testing.F) {
 		f.Add(token, KindOpen)
 	}
 	// An expired token, signed by a clock two days behind.
-	earlier := newTestTokens(f, &clock{testNow.Add(-48 * time.Hour)})
+	earlier := newTestTokens(f, testclock.New(testNow.Add(-48*time.Hour)))
 	expired, err := earlier.Sign(Claim{Kind: KindOpen, MessageID: "m0", Address: "a@example.com", Expires: testNow.Add(-24 * time.Hour)})
 	if err != nil {
 		f.Fatal(err)
@@ -70,7 +72,7 @@ func FuzzSignVerify(f *testing.F) {
 	for _, c := range seedClaims {
 		f.Add(c.Kind, c.MessageID, c.ContactID, c.Address, c.URL, c.Campaign, c.Expires.Unix())
 	}
-	tok := newTestTokens(f, &clock{testNow})
+	tok := newTestTokens(f, testclock.New(testNow))
 	f.Fuzz(func(t *testing.T, kind byte, messageID, contactID, address, link, campaign string, exp int64) {
 		in := Claim{Kind: kind, MessageID: messageID, ContactID: contactID, Address: address, URL: link, Campaign: campaign}
 		if exp > 0 {

@@ -4,11 +4,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/journeygate/gateway/internal/testclock"
+
 	"github.com/google/go-cmp/cmp"
 )
 
 func newTestTracker(t testing.TB) *tracker {
-	return &tracker{tokens: newTestTokens(t, &clock{testNow}), base: testBase, attrBase: testBase}
+	return &tracker{tokens: newTestTokens(t, testclock.New(testNow)), base: testBase, attrBase: testBase}
 }
 
 var linkClaim = Claim{MessageID: "m1", ContactID: "c1", Address: "a@example.com", Campaign: "k"}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeygate/gateway/internal/testclock"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/journeygate/gateway/channels"
@@ -31,7 +33,7 @@ func newTestSender(t testing.TB, addr string, tune func(*SenderConfig)) *Sender 
 		Addr:              addr,
 		From:              testFrom,
 		PublicBaseURL:     testBase + "/",
-		Tokens:            newTestTokens(t, &clock{testNow}),
+		Tokens:            newTestTokens(t, testclock.New(testNow)),
 		UnsubscribeMailto: "unsubscribe@example.com",
 		CommandTimeout:    5 * time.Second,
 		Now:               func() time.Time { return testNow },

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeygate/gateway/internal/testclock"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/journeygate/gateway/channels"
@@ -180,7 +182,7 @@ func TestSendRedialsAfterMaxPerConn(t *testing.T) {
 }
 
 func TestNewSenderRejects(t *testing.T) {
-	tok := newTestTokens(t, &clock{testNow})
+	tok := newTestTokens(t, testclock.New(testNow))
 	good := func() SenderConfig {
 		return SenderConfig{Addr: "smtp.example.com:587", From: testFrom, Tokens: tok, PublicBaseURL: testBase, Now: time.Now}
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeygate/gateway/internal/testclock"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -15,13 +17,9 @@ var (
 )
 
 // clock is a settable time source for tests.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
-func newTestTokens(t testing.TB, c *clock) *Tokens {
+func newTestTokens(t testing.TB, c *testclock.Clock) *Tokens {
 	t.Helper()
-	tok, err := NewTokens(testSecret, c.now)
+	tok, err := NewTokens(testSecret, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +41,7 @@ func TestNewTokensRejects(t *testing.T) {
 }
 
 func TestSignVerifyRoundTrip(t *testing.T) {
-	tok := newTestTokens(t, &clock{testNow})
+	tok := newTestTokens(t, testclock.New(testNow))
 	tests := []struct {
 		name string
 		in   Claim
@@ -76,7 +74,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 }
 
 func TestTokenIsShortAndURLSafe(t *testing.T) {
-	tok := newTestTokens(t, &clock{testNow})
+	tok := newTestTokens(t, testclock.New(testNow))
 	token, err := tok.Sign(typicalOpen)
 	if err != nil {
 		t.Fatal(err)
@@ -91,13 +89,13 @@ func TestTokenIsShortAndURLSafe(t *testing.T) {
 }
 
 func TestVerifyRejects(t *testing.T) {
-	clk := &clock{testNow}
+	clk := testclock.New(testNow)
 	tok := newTestTokens(t, clk)
 	open, err := tok.Sign(typicalOpen)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := NewTokens([]byte("another secret of enough length"), clk.now)
+	other, err := NewTokens([]byte("another secret of enough length"), clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,18 +149,18 @@ func TestVerifyRejects(t *testing.T) {
 }
 
 func TestVerifyExpiry(t *testing.T) {
-	clk := &clock{testNow}
+	clk := testclock.New(testNow)
 	tok := newTestTokens(t, clk)
 	c := Claim{Kind: KindUnsubscribe, MessageID: "m", Address: "a@example.com", Expires: testNow.Add(24 * time.Hour)}
 	token, err := tok.Sign(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.t = c.Expires
+	clk.Set(c.Expires)
 	if _, err := tok.Verify(token, KindUnsubscribe); err != nil {
 		t.Errorf("Verify at the expiry instant: %v, want it still valid", err)
 	}
-	clk.t = c.Expires.Add(time.Second)
+	clk.Set(c.Expires.Add(time.Second))
 	got, err := tok.Verify(token, KindUnsubscribe)
 	if !errors.Is(err, ErrExpired) || errors.Is(err, ErrBadToken) {
 		t.Fatalf("Verify after expiry = %v, want ErrExpired only", err)
@@ -173,7 +171,7 @@ func TestVerifyExpiry(t *testing.T) {
 }
 
 func TestSignRejects(t *testing.T) {
-	tok := newTestTokens(t, &clock{testNow})
+	tok := newTestTokens(t, testclock.New(testNow))
 	ok := Claim{Kind: KindClick, MessageID: "m", Address: "a@example.com", URL: "https://example.com/"}
 	with := func(f func(*Claim)) Claim { c := ok; f(&c); return c }
 	tests := []struct {
@@ -209,7 +207,7 @@ func TestSignRejects(t *testing.T) {
 }
 
 func TestTokensAreConcurrencySafe(t *testing.T) {
-	tok := newTestTokens(t, &clock{testNow})
+	tok := newTestTokens(t, testclock.New(testNow))
 	done := make(chan error, 8)
 	for range 8 {
 		go func() {
