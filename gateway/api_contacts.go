@@ -61,6 +61,9 @@ func (s *Server) respondContact(c *gin.Context, id string) {
 		fail(c, err)
 		return
 	}
+	if !mayReach(c, ct) {
+		return
+	}
 	c.JSON(http.StatusOK, ct)
 }
 
@@ -77,6 +80,9 @@ func (s *Server) getTimeline(c *gin.Context) {
 	ct, err := s.contacts.Get(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		fail(c, err)
+		return
+	}
+	if !mayReach(c, ct) {
 		return
 	}
 	entries, err := s.contacts.Timeline(c.Request.Context(), ct.ID, limit)

@@ -17,6 +17,9 @@ func (s *Server) handoffDone(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if !mayReach(c, ct) {
+		return
+	}
 	if err := s.closeHandoff(c.Request.Context(), ct, c.GetString("token_name")); err != nil {
 		fail(c, err)
 		return

@@ -93,6 +93,16 @@ func (s *Server) getMessage(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if Role(c.GetString("role")) == RoleSales {
+		ct, err := s.contacts.Get(c.Request.Context(), m.ContactID)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if !mayReach(c, ct) {
+			return
+		}
+	}
 	c.JSON(http.StatusOK, m)
 }
 

@@ -35,6 +35,7 @@ func (s *Server) putTemplate(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	c.Set("audit_detail", "version "+strconv.Itoa(saved.Version))
 	c.JSON(http.StatusOK, gin.H{"template": saved, "changed": saved.Version != before.Version})
 }
 

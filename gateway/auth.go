@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/journeygate/gateway/contacts"
 )
 
 // Role names what a bearer token may do. The admin token from config has the
@@ -26,16 +28,18 @@ func (s *Server) auth(roles ...Role) gin.HandlerFunc {
 			fail(c, newError(KindUnauthorized, "missing bearer token"))
 			return
 		}
-		role, name, err := s.roleOf(c.Request.Context(), token)
+		who, err := s.roleOf(c.Request.Context(), token)
 		if err != nil {
 			fail(c, err)
 			return
 		}
-		if role == "" {
+		if who == nil {
 			fail(c, newError(KindUnauthorized, "unknown token"))
 			return
 		}
-		c.Set("token_name", name)
+		role := who.Role
+		c.Set("token_name", who.Name)
+		c.Set("token_user", who.UserID)
 		for _, r := range roles {
 			if r == role {
 				c.Set("role", string(role))
@@ -47,17 +51,24 @@ func (s *Server) auth(roles ...Role) gin.HandlerFunc {
 	}
 }
 
-// roleOf finds a token's role and name: the configured admin token, else
-// one issued through POST /api/v1/tokens ("" when unknown).
-func (s *Server) roleOf(ctx context.Context, token string) (Role, string, error) {
+// roleOf finds who holds a token: the configured admin token, else one
+// issued through POST /api/v1/tokens (nil when unknown).
+func (s *Server) roleOf(ctx context.Context, token string) (*apiToken, error) {
 	if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.Admin.Token)) == 1 {
-		return RoleAdmin, "admin", nil
+		return &apiToken{Name: "admin", Role: RoleAdmin}, nil
 	}
-	t, err := s.bearers.lookup(ctx, token)
-	if err != nil || t == nil {
-		return "", "", err
+	return s.bearers.lookup(ctx, token)
+}
+
+// mayReach reports whether the caller may see or act on a contact: sales
+// reps reach only the contacts they own; other roles reach all. On false
+// the request has been answered with 403.
+func mayReach(c *gin.Context, ct *contacts.Contact) bool {
+	if Role(c.GetString("role")) != RoleSales || (ct.Owner != "" && ct.Owner == c.GetString("token_user")) {
+		return true
 	}
-	return t.Role, t.Name, nil
+	fail(c, newError(KindForbidden, "contact %s is not yours: sales tokens reach the contacts whose owner is their userid", ct.ID))
+	return false
 }
 
 func bearer(c *gin.Context) (string, bool) {

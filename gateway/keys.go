@@ -6,3 +6,7 @@ package gateway
 const inboxStreamKey = "{inbox}:events"
 
 func inboxSeenKey(eventID string) string { return "{inbox}:seen:" + eventID }
+
+// auditStreamKey is the audit log: one stream entry per change made
+// through the API, capped at about auditMax entries.
+const auditStreamKey = "{audit}:log"

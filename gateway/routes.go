@@ -5,7 +5,8 @@ import "github.com/gin-gonic/gin"
 // routes is the whole HTTP surface, one line a route, its guard visible:
 // "signed" routes verify the platform's signature in the handler, "token"
 // routes carry an HMAC-signed link token, "secret" routes a shared webhook
-// secret, and the API routes name the roles they admit.
+// secret, and the API routes name the roles they admit. API changes that
+// must be answerable later ("who did this?") carry audited(action).
 func (s *Server) routes(r *gin.Engine) {
 	r.GET("/healthz", s.healthz)          // public
 	r.GET("/readyz", s.readyz)            // public
@@ -24,34 +25,35 @@ func (s *Server) routes(r *gin.Engine) {
 	r.POST("/u/:token", s.unsubscribe)                        // token (RFC 8058 one-click)
 
 	api := r.Group("/api/v1")
-	api.POST("/tokens", s.auth(RoleAdmin), s.postToken)
+	api.GET("/audit", s.auth(RoleAdmin), s.getAudit)
+	api.POST("/tokens", s.auth(RoleAdmin), s.audited("token.issue"), s.postToken)
 	api.POST("/events", s.auth(RoleAdmin, RoleMarketer), s.postEvent)
 	api.GET("/contacts/lookup", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.lookupContact)
 	api.GET("/contacts/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getContact)
 	api.GET("/contacts/:id/timeline", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getTimeline)
-	api.POST("/contacts/:id/tags", s.auth(RoleAdmin, RoleMarketer), s.changeTags)
-	api.PUT("/contacts/:id/consent", s.auth(RoleAdmin, RoleMarketer), s.putConsent)
-	api.POST("/contacts/:id/handoff/done", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.handoffDone)
-	api.POST("/dialogs/reload", s.auth(RoleAdmin, RoleMarketer), s.reloadDialogs)
+	api.POST("/contacts/:id/tags", s.auth(RoleAdmin, RoleMarketer), s.audited("contact.tags"), s.changeTags)
+	api.PUT("/contacts/:id/consent", s.auth(RoleAdmin, RoleMarketer), s.audited("contact.consent"), s.putConsent)
+	api.POST("/contacts/:id/handoff/done", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.audited("handoff.done"), s.handoffDone)
+	api.POST("/dialogs/reload", s.auth(RoleAdmin, RoleMarketer), s.audited("dialogs.reload"), s.reloadDialogs)
 	api.GET("/templates", s.auth(RoleAdmin, RoleMarketer), s.listTemplates)
-	api.PUT("/templates/:id", s.auth(RoleAdmin, RoleMarketer), s.putTemplate)
+	api.PUT("/templates/:id", s.auth(RoleAdmin, RoleMarketer), s.audited("template.save"), s.putTemplate)
 	api.GET("/templates/:id", s.auth(RoleAdmin, RoleMarketer), s.getTemplate)
 	api.GET("/templates/:id/versions", s.auth(RoleAdmin, RoleMarketer), s.templateVersions)
 	api.POST("/templates/:id/preview", s.auth(RoleAdmin, RoleMarketer), s.previewTemplate)
 	api.POST("/messages", s.auth(RoleAdmin, RoleMarketer), s.postMessage)
 	api.GET("/messages/archived", s.auth(RoleAdmin, RoleMarketer), s.archivedMessages)
 	api.GET("/messages/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getMessage)
-	api.DELETE("/messages/:id", s.auth(RoleAdmin, RoleMarketer), s.cancelMessage)
-	api.POST("/coupons/batches", s.auth(RoleAdmin, RoleMarketer), s.createCouponBatch)
+	api.DELETE("/messages/:id", s.auth(RoleAdmin, RoleMarketer), s.audited("message.cancel"), s.cancelMessage)
+	api.POST("/coupons/batches", s.auth(RoleAdmin, RoleMarketer), s.audited("coupons.batch_create"), s.createCouponBatch)
 	api.GET("/coupons/batches/:id", s.auth(RoleAdmin, RoleMarketer), s.getCouponBatch)
-	api.POST("/coupons/batches/:id/codes", s.auth(RoleAdmin, RoleMarketer), s.addCouponCodes)
+	api.POST("/coupons/batches/:id/codes", s.auth(RoleAdmin, RoleMarketer), s.audited("coupons.codes_add"), s.addCouponCodes)
 	api.POST("/coupons/batches/:id/issue", s.auth(RoleAdmin, RoleMarketer), s.issueCoupon)
 	api.POST("/coupons/batches/:id/remind", s.auth(RoleAdmin, RoleMarketer), s.remindCoupons)
 	api.POST("/campaigns/audience/preview", s.auth(RoleAdmin, RoleMarketer), s.previewAudience)
-	api.POST("/campaigns", s.auth(RoleAdmin, RoleMarketer), s.createCampaign)
+	api.POST("/campaigns", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.create"), s.createCampaign)
 	api.GET("/campaigns/:id", s.auth(RoleAdmin, RoleMarketer), s.getCampaign)
-	api.POST("/campaigns/:id/pause", s.auth(RoleAdmin, RoleMarketer), s.steerCampaign(pauseCampaign))
-	api.POST("/campaigns/:id/resume", s.auth(RoleAdmin, RoleMarketer), s.steerCampaign(resumeCampaign))
-	api.POST("/campaigns/:id/cancel", s.auth(RoleAdmin, RoleMarketer), s.steerCampaign(cancelCampaign))
+	api.POST("/campaigns/:id/pause", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.pause"), s.steerCampaign(pauseCampaign))
+	api.POST("/campaigns/:id/resume", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.resume"), s.steerCampaign(resumeCampaign))
+	api.POST("/campaigns/:id/cancel", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.cancel"), s.steerCampaign(cancelCampaign))
 	api.POST("/coupons/redeem", s.auth(RoleAdmin, RoleMarketer), s.redeemCoupon) // JSON, or a shop system's form post with the same bearer
 }

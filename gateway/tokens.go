@@ -28,8 +28,11 @@ type apiTokens struct {
 const apiTokensKey = "{tokens}"
 
 type apiToken struct {
-	Name    string    `json:"name"`
-	Role    Role      `json:"role"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// UserID is the WeCom userid of a sales rep: what contacts' owner
+	// field names, so a rep's token reaches only that rep's contacts.
+	UserID  string    `json:"userid,omitempty"`
 	Created time.Time `json:"created"`
 }
 
@@ -53,13 +56,13 @@ func (t apiTokens) lookup(ctx context.Context, token string) (*apiToken, error) 
 	return &rec, nil
 }
 
-func (t apiTokens) issue(ctx context.Context, name string, role Role) (string, error) {
+func (t apiTokens) issue(ctx context.Context, name string, role Role, userID string) (string, error) {
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
 	token := "jg_" + base64.RawURLEncoding.EncodeToString(b[:])
-	rec, _ := json.Marshal(apiToken{Name: name, Role: role, Created: t.now().UTC()})
+	rec, _ := json.Marshal(apiToken{Name: name, Role: role, UserID: userID, Created: t.now().UTC()})
 	if err := t.rdb.HSet(ctx, apiTokensKey, tokenHash(token), rec).Err(); err != nil {
 		return "", err
 	}
@@ -67,13 +70,14 @@ func (t apiTokens) issue(ctx context.Context, name string, role Role) (string, e
 }
 
 type tokenRequest struct {
-	Name string `json:"name"`
-	Role Role   `json:"role"`
+	Name   string `json:"name"`
+	Role   Role   `json:"role"`
+	UserID string `json:"userid"`
 }
 
 // postToken issues a token for a person: marketers manage templates,
-// dialogs and campaigns; sales reps read contacts and close their
-// hand-offs. The token is shown once.
+// dialogs and campaigns; sales reps read and follow up the contacts they
+// own (userid). The token is shown once.
 func (s *Server) postToken(c *gin.Context) {
 	var req tokenRequest
 	if !bindJSON(c, &req) {
@@ -90,10 +94,19 @@ func (s *Server) postToken(c *gin.Context) {
 		fail(c, invalidField("role", "%q must be admin, marketer or sales", req.Role))
 		return
 	}
-	token, err := s.bearers.issue(c.Request.Context(), name, req.Role)
+	userID := strings.TrimSpace(req.UserID)
+	if req.Role == RoleSales && userID == "" {
+		fail(c, invalidField("userid", "a sales token needs the rep's WeCom userid (e.g. \"rep.li\"): it decides which contacts the rep sees"))
+		return
+	}
+	if utf8.RuneCountInString(userID) > 64 {
+		fail(c, invalidField("userid", "a WeCom userid has at most 64 characters"))
+		return
+	}
+	token, err := s.bearers.issue(c.Request.Context(), name, req.Role, userID)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"token": token, "name": name, "role": req.Role})
+	c.JSON(http.StatusCreated, gin.H{"token": token, "name": name, "role": req.Role, "userid": userID})
 }
