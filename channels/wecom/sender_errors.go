@@ -82,6 +82,7 @@ var errcodeRules = map[int64]codeRule{
 	95004: {channels.Permanent, false, "open_kfid does not exist: check the 微信客服 account id"},
 	95001: {channels.OutsideWindow, false, "the session's message quota is used up until the customer writes again"},
 	95018: {channels.OutsideWindow, false, "the 微信客服 session is not in a state that allows sending (ended, or taken over by a servicer)"},
+	95007: {channels.Permanent, false, "the 微信客服 callback token expired (it lives 10 minutes) or belongs to another account: pull without it"},
 
 	// The app's own settings: every send fails until an operator fixes them.
 	48002: {channels.Permanent, false, "the app may not call this API: add it to 客户联系 > API > 可调用应用, or grant the permission"},

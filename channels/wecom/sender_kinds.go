@@ -21,6 +21,8 @@ const (
 	apiKFSend       = "kf/send_msg"
 	apiGroupTask    = "externalcontact/add_msg_template"
 	kfSendURL       = "https://qyapi.weixin.qq.com/cgi-bin/kf/send_msg?access_token="
+	apiKFOnEvent    = "kf/send_msg_on_event"
+	kfOnEventURL    = "https://qyapi.weixin.qq.com/cgi-bin/kf/send_msg_on_event?access_token="
 	duplicateWindow = 1800 // seconds; WeCom's default and a retry's horizon
 )
 
@@ -147,19 +149,40 @@ func (s *Sender) sendWelcome(ctx context.Context, m *channels.Outbound) (channel
 	return channels.Receipt{Kind: m.Kind}, nil
 }
 
+// kfOnEventText is send_msg_on_event's text body. The SDK's type always
+// sends msgid, empty or not; WeCom makes one up only when it is absent.
+type kfOnEventText struct {
+	Code    string `json:"code"`
+	MsgType string `json:"msgtype"`
+	Text    struct {
+		Content string `json:"content"`
+	} `json:"text"`
+}
+
 // sendKF replies to a 微信客服 customer. The SDK's kf client builds its own
 // per-process token handle from the config and cannot take the shared one,
 // so the request goes through the SDK's HTTP helper with its message types.
+// With a WelcomeCode (from an enter_session event) it is the session's
+// welcome, which only send_msg_on_event takes.
 func (s *Sender) sendKF(ctx context.Context, m *channels.Outbound) (channels.Receipt, error) {
-	req := sendmsg.Text{Message: sendmsg.Message{ToUser: m.To, OpenKFID: m.OpenKFID}, MsgType: "text"}
-	req.Text.Content = m.Text
-	resp, err := call(ctx, s, apiKFSend, func(ctx context.Context, _ *wcontext.Context, token string) (*kf.SendMsgSchema, error) {
-		body, err := util.PostJSONContext(ctx, kfSendURL+url.QueryEscape(token), req)
+	api, uri := apiKFSend, kfSendURL
+	var req any
+	if m.WelcomeCode != "" {
+		w := kfOnEventText{Code: m.WelcomeCode, MsgType: "text"}
+		w.Text.Content = m.Text
+		api, uri, req = apiKFOnEvent, kfOnEventURL, w
+	} else {
+		t := sendmsg.Text{Message: sendmsg.Message{ToUser: m.To, OpenKFID: m.OpenKFID}, MsgType: "text"}
+		t.Text.Content = m.Text
+		req = t
+	}
+	resp, err := call(ctx, s, api, func(ctx context.Context, _ *wcontext.Context, token string) (*kf.SendMsgSchema, error) {
+		body, err := util.PostJSONContext(ctx, uri+url.QueryEscape(token), req)
 		if err != nil {
 			return nil, err
 		}
 		resp := &kf.SendMsgSchema{}
-		return resp, util.DecodeWithError(body, resp, apiKFSend)
+		return resp, util.DecodeWithError(body, resp, api)
 	})
 	if err != nil {
 		return channels.Receipt{}, err

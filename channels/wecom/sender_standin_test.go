@@ -52,6 +52,7 @@ var okAnswers = map[string]string{
 	"/cgi-bin/message/send":                     `{"errcode":0,"errmsg":"ok","invaliduser":"","invalidparty":"","invalidtag":"","unlicenseduser":"","msgid":"xxxx-msgid-1","response_code":"xyzxyz"}`,
 	"/cgi-bin/externalcontact/send_welcome_msg": `{"errcode":0,"errmsg":"ok"}`,
 	"/cgi-bin/kf/send_msg":                      `{"errcode":0,"errmsg":"ok","msgid":"kf-msgid-1"}`,
+	"/cgi-bin/kf/send_msg_on_event":             `{"errcode":0,"errmsg":"ok","msgid":"kf-welcome-1"}`,
 	"/cgi-bin/externalcontact/add_msg_template": `{"errcode":0,"errmsg":"ok","fail_list":[],"msgid":"msgGCAAAXtWyujaWJHDDGi0mAAAA"}`,
 	"/cgi-bin/externalcontact/mark_tag":         `{"errcode":0,"errmsg":"ok"}`,
 }
