@@ -33,6 +33,12 @@ type Intent struct {
 	// just added a rep: it goes on the critical queue, ahead of everything,
 	// because the code works once and only for about 20 seconds.
 	WelcomeCode string
+	// OpenKFID sends through this 微信客服 account (channel wecom). With a
+	// WelcomeCode it is the welcome of a customer who entered its session
+	// (kf/send_msg_on_event), not of one who added a rep. Replies to a
+	// customer who wrote to a 微信客服 account need not set it: routing
+	// finds the open session on the contact (see KFAccountField).
+	OpenKFID string
 }
 
 // maxText is the official account's limit for a customer-service text,
@@ -75,6 +81,9 @@ func (in *Intent) validate(now time.Time) error {
 	}
 	if in.WelcomeCode != "" && in.Channel != channels.WeCom {
 		return fmt.Errorf("%w: a welcome code needs channel wecom", ErrInvalid)
+	}
+	if in.OpenKFID != "" && (in.Channel != channels.WeCom || len(in.OpenKFID) > 64) {
+		return fmt.Errorf("%w: a 微信客服 account (open_kfid, at most 64 characters) needs channel wecom", ErrInvalid)
 	}
 	if len(in.Campaign) > 64 {
 		return fmt.Errorf("%w: campaign is at most 64 characters", ErrInvalid)

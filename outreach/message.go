@@ -47,6 +47,7 @@ type Message struct {
 	Campaign        string           `json:"campaign,omitempty"`
 	Variant         string           `json:"variant,omitempty"` // the campaign's A/B arm
 	WelcomeCode     string           `json:"-"`
+	OpenKFID        string           `json:"open_kfid,omitempty"` // the 微信客服 account it answers through
 	Vars            map[string]any   `json:"vars,omitempty"`
 	SendAt          time.Time        `json:"send_at"`
 	CreatedAt       time.Time        `json:"created_at"`

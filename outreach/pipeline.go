@@ -167,7 +167,7 @@ func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created
 	}
 	m := &Message{ID: in.ID, Status: StatusScheduled, ContactID: contact.ID, Template: in.Template, Text: in.Text, Purpose: in.Purpose,
 		ForcedChannel: in.Channel, Campaign: in.Campaign, Vars: in.Vars, SendAt: sendAt, CreatedAt: now, UpdatedAt: now,
-		WelcomeCode: in.WelcomeCode}
+		WelcomeCode: in.WelcomeCode, OpenKFID: in.OpenKFID}
 	stored, err := p.records.add(ctx, m)
 	if err != nil {
 		return nil, false, err
@@ -226,8 +226,9 @@ func (p *Pipeline) knownContact(ctx context.Context, ids []contacts.Identity) (*
 // does not render with these vars (a missing variable, an oversized body).
 func (p *Pipeline) precheck(ctx context.Context, in Intent, c *contacts.Contact, order []channels.Channel) error {
 	data := RenderData(c, in.Vars)
+	route := wecomRouteFor(c, in.WelcomeCode, in.OpenKFID, p.opt.Now())
 	for _, ch := range order {
-		if _, why := recipientFor(c, ch, in.WelcomeCode); why != "" {
+		if _, why := recipientFor(c, ch, route); why != "" {
 			if in.Channel != "" {
 				return fmt.Errorf("%w: %s", ErrUnreachable, why)
 			}

@@ -2,6 +2,8 @@ package outreach
 
 import (
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/journeygate/gateway/channels"
 	"github.com/journeygate/gateway/contacts"
@@ -41,10 +43,57 @@ func consentAllows(c *contacts.Contact, ch channels.Channel, purpose channels.Pu
 	return true, ""
 }
 
-// recipientFor is recipient, except that a welcome message needs no rep:
-// WeCom delivers it through the welcome code.
-func recipientFor(c *contacts.Contact, ch channels.Channel, welcomeCode string) (string, string) {
-	if welcomeCode != "" && ch == channels.WeCom {
+// Contact fields that record a 微信客服 conversation. The gateway sets
+// both on every message a customer sends to a 微信客服 account; routing
+// reads them so that every later message to the customer on wecom (a
+// script's reply, a timeout's follow-up, a reminder) goes back into that
+// session through kf/send_msg rather than as a group task the rep must
+// confirm. They are plain fields, so templates and the API show them too.
+const (
+	// KFAccountField holds the open_kfid the customer last wrote to.
+	KFAccountField = "wecom_kf_open_kfid"
+	// KFLastAtField holds when (unix seconds) the customer last wrote there.
+	KFLastAtField = "wecom_kf_last_at"
+)
+
+// KFWindow is how long after a customer's last 微信客服 message WeCom
+// accepts replies (at most five of them).
+const KFWindow = 48 * time.Hour
+
+// wecomRoute is how a message travels on wecom: with a welcome code (a new
+// contact's welcome, or the kf session's welcome when openKFID is set),
+// into a 微信客服 session, or else as a group task through the owner.
+type wecomRoute struct {
+	welcomeCode string
+	openKFID    string
+}
+
+// wecomRouteFor picks the route: a message that names its 微信客服
+// account goes there; a welcome code without one is a contact welcome; else
+// the contact's open 微信客服 session, if any, within KFWindow.
+func wecomRouteFor(c *contacts.Contact, welcomeCode, openKFID string, now time.Time) wecomRoute {
+	if openKFID != "" || welcomeCode != "" {
+		return wecomRoute{welcomeCode: welcomeCode, openKFID: openKFID}
+	}
+	return wecomRoute{openKFID: openKFSession(c, now)}
+}
+
+// openKFSession is the 微信客服 account whose session with the customer
+// still takes replies at now, or "".
+func openKFSession(c *contacts.Contact, now time.Time) string {
+	kf := c.Fields[KFAccountField]
+	sec, err := strconv.ParseInt(c.Fields[KFLastAtField], 10, 64)
+	if kf == "" || err != nil || now.Sub(time.Unix(sec, 0)) > KFWindow {
+		return ""
+	}
+	return kf
+}
+
+// recipientFor is recipient, except that a welcome message and a 微信客服
+// message need no rep: WeCom delivers them through the welcome code or the
+// customer's session.
+func recipientFor(c *contacts.Contact, ch channels.Channel, r wecomRoute) (string, string) {
+	if ch == channels.WeCom && (r.welcomeCode != "" || r.openKFID != "") {
 		if ids := c.Identities[contacts.KindExternalUserID]; len(ids) > 0 {
 			return ids[0], ""
 		}
@@ -53,13 +102,15 @@ func recipientFor(c *contacts.Contact, ch channels.Channel, welcomeCode string) 
 }
 
 // outboundKind picks how a rendered message travels on ch.
-func outboundKind(ch channels.Channel, welcomeCode string) string {
-	switch {
-	case welcomeCode != "" && ch == channels.WeCom:
-		return channels.KindWeComWelcome
-	}
+func outboundKind(ch channels.Channel, r wecomRoute) string {
 	switch ch {
 	case channels.WeCom:
+		switch {
+		case r.openKFID != "":
+			return channels.KindWeComKF
+		case r.welcomeCode != "":
+			return channels.KindWeComWelcome
+		}
 		return channels.KindWeComGroupTask
 	case channels.OfficialAccount:
 		return channels.KindOAText

@@ -57,7 +57,7 @@ func (r *records) createArgs(m *Message) ([]any, error) {
 		"id", m.ID, "status", string(m.Status), "contact_id", m.ContactID, "template", m.Template,
 		"purpose", string(m.Purpose), "forced_channel", string(m.ForcedChannel), "campaign", m.Campaign,
 		"vars", vars, "send_at", msString(m.SendAt), "created_at", msString(m.CreatedAt),
-		"updated_at", msString(m.UpdatedAt), "attempts", "0", "welcome_code", m.WelcomeCode, "variant", m.Variant, "text", m.Text}, nil
+		"updated_at", msString(m.UpdatedAt), "attempts", "0", "welcome_code", m.WelcomeCode, "variant", m.Variant, "text", m.Text, "open_kfid", m.OpenKFID}, nil
 }
 
 func (r *records) get(ctx context.Context, id string) (*Message, error) {
@@ -74,6 +74,7 @@ func (r *records) get(ctx context.Context, id string) (*Message, error) {
 		ForcedChannel: channels.Channel(h["forced_channel"]), Campaign: h["campaign"],
 		SendAt: msTime(h["send_at"]), CreatedAt: msTime(h["created_at"]), UpdatedAt: msTime(h["updated_at"]),
 		PlatformID: h["platform_id"], Error: h["error"], WelcomeCode: h["welcome_code"], Variant: h["variant"], Text: h["text"],
+		OpenKFID: h["open_kfid"],
 	}
 	m.Attempts, _ = strconv.Atoi(h["attempts"])
 	m.TemplateVersion, _ = strconv.Atoi(h["template_version"])

@@ -93,8 +93,9 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 	}
 	data := RenderData(contact, m.Vars)
 	var tried []attempt
+	route := wecomRouteFor(contact, m.WelcomeCode, m.OpenKFID, p.opt.Now())
 	for _, ch := range order {
-		to, why := recipientFor(contact, ch, m.WelcomeCode)
+		to, why := recipientFor(contact, ch, route)
 		if why == "" {
 			if ok, reason := consentAllows(contact, ch, m.Purpose); !ok {
 				why = reason
@@ -119,7 +120,7 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 			tried = append(tried, attempt{channel: ch, reason: err.Error(), kind: channels.Permanent})
 			continue
 		}
-		out := outbound(m, contact, ch, to, content)
+		out := outbound(m, contact, ch, to, content, route)
 		reservation, err := p.reserve(ctx, m, contact, out)
 		var capped *CappedError
 		if errors.As(err, &capped) {
@@ -157,15 +158,15 @@ func (p *Pipeline) content(ctx context.Context, m *Message, ch channels.Channel,
 	return p.render.Render(ctx, m.Template, ch, data)
 }
 
-func outbound(m *Message, c *contacts.Contact, ch channels.Channel, to string, ct Content) *channels.Outbound {
+func outbound(m *Message, c *contacts.Contact, ch channels.Channel, to string, ct Content, route wecomRoute) *channels.Outbound {
 	out := &channels.Outbound{
-		ID: m.ID, Channel: ch, Purpose: m.Purpose, Kind: outboundKind(ch, m.WelcomeCode), To: to, ContactID: c.ID, Campaign: m.Campaign,
+		ID: m.ID, Channel: ch, Purpose: m.Purpose, Kind: outboundKind(ch, route), To: to, ContactID: c.ID, Campaign: m.Campaign,
 		Text: ct.Text, Title: ct.Title, Description: ct.Description, URL: ct.URL, PicURL: ct.PicURL, MediaID: ct.MediaID,
 		TemplateID: ct.TemplateID, Fields: ct.Fields, TemplateCode: ct.TemplateCode, Params: ct.Params,
 		Subject: ct.Subject, HTML: ct.HTML, LastInbound: c.LastInbound[string(ch)],
 	}
 	if ch == channels.WeCom {
-		out.Sender, out.WelcomeCode = c.Owner, m.WelcomeCode
+		out.Sender, out.WelcomeCode, out.OpenKFID = c.Owner, m.WelcomeCode, route.openKFID
 	}
 	return out
 }
