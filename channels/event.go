@@ -77,6 +77,11 @@ const (
 	TypeContactTransferFailed = "contact_transfer_failed"
 	TypeWeComTagChanged       = "wecom_tag_changed" // Props["tag_id"], ["tag_type"], ["change"]
 	TypeKFPending             = "kf_pending"        // 微信客服 has messages to pull; Props["token"], ["open_kfid"]
+	// 微信客服, pulled with kf/sync_msg. A customer's message there is a
+	// TypeMessage with Props["open_kfid"].
+	TypeKFSessionEntered  = "kf_session_entered"  // Props["open_kfid"], ["scene"], ["scene_param"], ["welcome_code"]
+	TypeKFServicerMessage = "kf_servicer_message" // a human servicer wrote to the customer; Props["servicer"]
+	TypeKFEvent           = "kf_event"            // another 微信客服 event; Props["event_type"]
 
 	// SMS.
 	TypeSMSDelivered = "sms_delivered"

@@ -74,7 +74,7 @@ func (s *Server) ingestReply(ctx context.Context, ev channels.Event, passive boo
 // followUp does what an event sets off beyond the contact change.
 func (s *Server) followUp(ctx context.Context, ev channels.Event) error {
 	switch outID := ev.Props["out_id"]; {
-	case ev.Type == channels.TypeContactAdded:
+	case ev.Type == channels.TypeContactAdded || ev.Type == channels.TypeKFSessionEntered:
 		err := s.welcome(ctx, ev)
 		if isBadRequest(err) {
 			// A missing or broken welcome template will not mend on a retry.
@@ -142,7 +142,7 @@ func changeFor(ev channels.Event) contacts.Change {
 	}
 	switch ev.Type {
 	case channels.TypeMessage, channels.TypeScan, channels.TypeMenuClick, channels.TypeMenuView,
-		channels.TypeSMSReply, channels.TypeEmailClick, channels.TypeContactEdited:
+		channels.TypeSMSReply, channels.TypeEmailClick, channels.TypeContactEdited, channels.TypeKFSessionEntered:
 		ch.Touch = true
 	case channels.TypeSubscribe:
 		ch.Touch = true
@@ -176,6 +176,10 @@ func changeFor(ev channels.Event) contacts.Change {
 	if ch.Touch && ev.Source != channels.API {
 		ch.Channel = string(ev.Source) // opens that channel's conversation window
 	}
+	if kf := ev.Props["open_kfid"]; kf != "" && ev.Type == channels.TypeMessage && ev.Source == channels.WeCom {
+		// The 微信客服 session this message opened: replies go back into it.
+		ch.Fields = map[string]string{outreach.KFAccountField: kf, outreach.KFLastAtField: strconv.FormatInt(ev.At.Unix(), 10)}
+	}
 	if ev.Type == channels.TypeSMSReply && ev.Props["unsubscribe"] == "true" {
 		consent(channels.SMS, "opted_out", fmt.Sprintf("replied %q by SMS", ev.Text))
 	}
@@ -201,8 +205,10 @@ func (s *Server) welcome(ctx context.Context, ev channels.Event) error {
 	for i, id := range ev.Contact {
 		ids[i] = identityOf(id)
 	}
+	// A 微信客服 session's welcome names its account and goes through
+	// send_msg_on_event; a new contact's goes through send_welcome_msg.
 	_, _, err := s.outreach.Submit(ctx, outreach.Intent{ID: "welcome-" + welcomeID(ev.ID), Contact: ids, Template: tpl,
-		Purpose: channels.Service, Channel: channels.WeCom, WelcomeCode: code})
+		Purpose: channels.Service, Channel: channels.WeCom, WelcomeCode: code, OpenKFID: ev.Props["open_kfid"]})
 	return err
 }
 

@@ -7,6 +7,16 @@ const inboxStreamKey = "{inbox}:events"
 
 func inboxSeenKey(eventID string) string { return "{inbox}:seen:" + eventID }
 
+// Keys of the 微信客服 puller. kfGroup is its consumer group on the inbox
+// stream. Per account (open_kfid), the sync_msg cursor, the lock of the one
+// process pulling it, and the flag a signal leaves while the lock is held
+// share a hash tag, so the puller's scripts touch them in one slot.
+const kfGroup = "kf"
+
+func kfCursorKey(openKFID string) string { return "{kf:" + openKFID + "}:cursor" }
+func kfLockKey(openKFID string) string   { return "{kf:" + openKFID + "}:lock" }
+func kfAgainKey(openKFID string) string  { return "{kf:" + openKFID + "}:again" }
+
 // auditStreamKey is the audit log: one stream entry per change made
 // through the API, capped at about auditMax entries.
 const auditStreamKey = "{audit}:log"
