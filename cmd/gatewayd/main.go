@@ -166,6 +166,11 @@ func run(cfg configs.Config) error {
 	if engine != nil {
 		go reloadOnHangup(ctx, srv, log.Named("dialogs"))
 	}
+	stopKF, err := startKF(ctx, srv, deps.WeCom != nil, senders, log)
+	if err != nil {
+		return err
+	}
+	defer stopKF()
 	httpSrv := &http.Server{
 		Addr:              cfg.HTTP.Addr,
 		Handler:           srv.Handler(),

@@ -29,6 +29,7 @@ func (s *sandbox) uiHandler() http.Handler {
 	})
 	mux.HandleFunc("POST /api/play/officialaccount", playHandler(s, s.playOfficialAccount))
 	mux.HandleFunc("POST /api/play/wecom", playHandler(s, s.playWeCom))
+	mux.HandleFunc("POST /api/play/kf", playHandler(s, s.playKF))
 	mux.HandleFunc("POST /api/play/officialaccount/verify", func(w http.ResponseWriter, _ *http.Request) { res, err := s.verifyOA(); s.writePlay(w, res, err) })
 	mux.HandleFunc("POST /api/play/wecom/verify", func(w http.ResponseWriter, _ *http.Request) { res, err := s.verifyWeCom(); s.writePlay(w, res, err) })
 	mux.HandleFunc("POST /api/play/sms", s.apiPlaySMS)
@@ -108,7 +109,21 @@ func (s *sandbox) apiMessages(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	writeJSON(w, http.StatusOK, s.store.list(ch, q.Get("to"), limit))
+	api := q.Get("api") // e.g. kf/send_msg: the replies 微信客服 customers got
+	if api == "" {
+		writeJSON(w, http.StatusOK, s.store.list(ch, q.Get("to"), limit))
+		return
+	}
+	list := []message{}
+	for _, m := range s.store.list(ch, q.Get("to"), 0) {
+		if m.API == api {
+			list = append(list, m)
+		}
+	}
+	if limit > 0 && len(list) > limit {
+		list = list[len(list)-limit:]
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *sandbox) apiReset(w http.ResponseWriter, _ *http.Request) {

@@ -25,6 +25,7 @@ type platformState struct {
 	kfTokens     map[string]kfToken
 	kfSessions   map[string]*kfSession // open_kfid + "/" + external_userid
 	kfAccounts   map[string]bool
+	kfWelcomes   map[string]kfWelcome // enter_session welcome codes
 	groupSends   map[string]string // external_userid -> day (Asia/Shanghai) of its last admin group message
 	tags         map[string]map[string]bool
 	followers    map[string]*follower // openid
@@ -41,6 +42,7 @@ func newPlatformState() platformState {
 		kfTokens:     map[string]kfToken{},
 		kfSessions:   map[string]*kfSession{},
 		kfAccounts:   map[string]bool{},
+		kfWelcomes:   map[string]kfWelcome{},
 		groupSends:   map[string]string{},
 		tags:         map[string]map[string]bool{},
 		followers:    map[string]*follower{},

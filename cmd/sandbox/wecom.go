@@ -38,6 +38,7 @@ func (s *sandbox) wecomHandler() http.Handler {
 	mux.HandleFunc("POST /cgi-bin/externalcontact/mark_tag", s.wecomAPI(s.wecomMarkTag))
 	mux.HandleFunc("POST /cgi-bin/kf/sync_msg", s.wecomAPI(s.wecomKFSync))
 	mux.HandleFunc("POST /cgi-bin/kf/send_msg", s.wecomAPI(s.wecomKFSend))
+	mux.HandleFunc("POST /cgi-bin/kf/send_msg_on_event", s.wecomAPI(s.wecomKFOnEvent))
 	return mux
 }
 
@@ -427,7 +428,7 @@ func (s *sandbox) wecomKFSync(body []byte) (map[string]any, *wxErr) {
 			break
 		}
 		next = m.seq
-		if req.OpenKFID != "" && m.body["open_kfid"] != req.OpenKFID {
+		if req.OpenKFID != "" && kfAccountOf(m.body) != req.OpenKFID {
 			continue
 		}
 		list = append(list, m.body)
