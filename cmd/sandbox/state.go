@@ -26,7 +26,7 @@ type platformState struct {
 	kfSessions   map[string]*kfSession // open_kfid + "/" + external_userid
 	kfAccounts   map[string]bool
 	kfWelcomes   map[string]kfWelcome // enter_session welcome codes
-	groupSends   map[string]string // external_userid -> day (Asia/Shanghai) of its last admin group message
+	groupSends   map[string]string    // external_userid -> day (Asia/Shanghai) of its last admin group message
 	tags         map[string]map[string]bool
 	followers    map[string]*follower // openid
 	smsSends     map[string][]time.Time
