@@ -70,7 +70,8 @@ type WeCom struct {
 	AESKey  string `yaml:"aes_key"`
 	APIBase string `yaml:"api_base"`
 	// WelcomeTemplate is sent, with the callback's welcome code, to every
-	// customer who adds a rep; empty sends none.
+	// customer who adds a rep, and to every 微信客服 customer who enters a
+	// session; empty sends none.
 	WelcomeTemplate string `yaml:"welcome_template"`
 	// TagIDs maps our tag names to WeCom tag ids (企业客户标签, created in the
 	// admin console); tag changes on those are mirrored onto the customer.
