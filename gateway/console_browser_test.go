@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,10 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/outreach"
 )
 
 // The console's browser tests drive Debian's chromium, headless, against
@@ -162,6 +167,17 @@ func (p *page) waitText(sel, want string) {
 	}
 }
 
+// waitJS waits until the expression is true.
+func (p *page) waitJS(expr string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
+	defer cancel()
+	var ok bool
+	if err := chromedp.Run(ctx, chromedp.Poll(expr, &ok, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		p.t.Fatalf("waiting for %s: %v\npage text: %s", expr, err, p.text())
+	}
+}
+
 // has reports whether sel matches an element now.
 func (p *page) has(sel string) bool {
 	p.t.Helper()
@@ -234,3 +250,77 @@ func TestConsoleWrongTokenShowsTheCataloguedError(t *testing.T) {
 	}
 }
 
+// withHandoffs gives the server a rep notifier that tracks hand-offs
+// (nothing is sent: no worker runs) and opens one per contact given.
+func (h *harness) withHandoffs(open map[string]string, at time.Time) *outreach.RepNotifier {
+	h.t.Helper()
+	n := outreach.NewRepNotifier(h.rdb, nil, nil, "", nil)
+	n.SetPolicy(outreach.HandoffPolicy{SLA: 24 * time.Hour})
+	h.t.Cleanup(func() { _ = n.Close() })
+	h.srv.notifier = n
+	for id, rep := range open {
+		ct, err := h.store.Get(h.t.Context(), id)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if err := n.Opened(h.t.Context(), ct, rep, at); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	return n
+}
+
+// ownedContact creates a contact by phone that rep owns.
+func (h *harness) ownedContact(phone, name, rep string, tags ...string) string {
+	h.t.Helper()
+	res, err := h.store.Apply(h.t.Context(), contacts.Change{EventID: "seed:" + phone, Owner: rep, Name: name,
+		Identities: []contacts.Identity{{Kind: contacts.KindPhone, Value: phone}}, AddTags: tags})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return res.ContactID
+}
+
+func TestConsoleSalesSeesOnlyTheirHandoffsAndContacts(t *testing.T) {
+	h := newHarness(t)
+	mine := h.ownedContact("+8613800000001", "王伟", "rep.li", "webinar")
+	theirs := h.ownedContact("+8613800000002", "李娜", "rep.zhao")
+	h.withHandoffs(map[string]string{mine: "rep.li", theirs: "rep.zhao"}, h.clock.Now().Add(-30*time.Hour))
+	token := h.issueToken("李雷 (sales)", "sales", "rep.li")
+
+	p := openConsole(t, h)
+	p.login(token)
+	p.waitText("#handoffs", "王伟")
+	if diff := cmp.Diff([]string{"contacts", "handoffs"}, p.navPages()); diff != "" {
+		t.Errorf("a sales rep's pages (-want +got)\n%s", diff)
+	}
+	if p.has(`[data-handoff="` + theirs + `"]`) {
+		t.Errorf("another rep's hand-off is listed: %s", p.text())
+	}
+	p.waitText(`[data-handoff="`+mine+`"]`, "逾期")
+
+	// The rep's own contact opens; another rep's answers the catalogue's 403.
+	p.click(`[data-handoff="` + mine + `"] a`)
+	p.waitText("#contact-tags", "webinar")
+	p.waitText("#contact-name", "王伟")
+	p.navigate("#/contacts/" + theirs)
+	p.waitText("#error", fmt.Sprintf("[%d]", KindForbidden.Code))
+	p.waitText("#error", "is not yours")
+
+	// Pages for marketers are not offered, even by URL.
+	p.navigate("#/templates")
+	p.waitJS(`location.hash === "#/handoffs"`)
+	p.waitText("h1", "跟进")
+
+	// 已跟进 closes the hand-off.
+	p.navigate("#/handoffs")
+	p.click(`[data-done="` + mine + `"]`)
+	p.waitText("#handoffs", "没有待跟进的线索")
+	if err := h.srv.notifier.FollowedUp(t.Context(), mine, h.clock.Now()); !errors.Is(err, outreach.ErrNoOpenHandoff) {
+		t.Errorf("the hand-off is still open after 已跟进: %v", err)
+	}
+
+	// The English switch.
+	p.click("#lang")
+	p.waitText("#handoffs", "No leads waiting")
+}

@@ -55,12 +55,14 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/campaigns/:id/pause", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.pause"), s.steerCampaign(pauseCampaign))
 	api.POST("/campaigns/:id/resume", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.resume"), s.steerCampaign(resumeCampaign))
 	api.POST("/campaigns/:id/cancel", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.cancel"), s.steerCampaign(cancelCampaign))
+	api.POST("/coupons/redeem", s.auth(RoleAdmin, RoleMarketer), s.redeemCoupon) // JSON, or a shop system's form post with the same bearer
+
 	api.GET("/campaigns", s.auth(RoleAdmin, RoleMarketer), s.listCampaigns)
 	api.GET("/dialogs", s.auth(RoleAdmin, RoleMarketer), s.listDialogs)
 	api.POST("/dialogs/:id/try", s.auth(RoleAdmin, RoleMarketer), s.tryDialog) // dry run: sends nothing, changes no contact
 	api.GET("/handoffs", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.listHandoffs)
 	api.GET("/me", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.me)
+
 	r.GET("/console", s.consoleRedirect) // public: the page holds no data; every API call carries the token
 	r.GET("/console/*file", s.console)   // public
-	api.POST("/coupons/redeem", s.auth(RoleAdmin, RoleMarketer), s.redeemCoupon) // JSON, or a shop system's form post with the same bearer
 }
