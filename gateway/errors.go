@@ -61,7 +61,8 @@ var (
 	KindNotConfigured  = Kind{5002, http.StatusServiceUnavailable, "not_configured", "this gateway runs without that part; check its configuration"}
 	catalogue          = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoHandoff, KindInvalidScripts, KindVersionReused, KindNoTemplate, KindRender, KindUnavailable, KindNotConfigured, KindInternal,
 		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists,
-		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState}
+		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState,
+		KindNotPublished}
 )
 
 // Coupon kinds (33xx).
@@ -150,6 +151,7 @@ var sentinelKinds = []struct {
 	{outreach.ErrCampaignExists, KindCampaignExists},
 	{outreach.ErrCampaignState, KindCampaignState},
 	{outreach.ErrCampaignInvalid, KindInvalidField},
+	{templates.ErrNotPublished, KindNotPublished},
 }
 
 // classify turns any error into a catalogue kind and the message to show.
