@@ -62,6 +62,7 @@ var (
 	catalogue          = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoHandoff, KindInvalidScripts, KindVersionReused, KindNoTemplate, KindRender, KindUnavailable, KindNotConfigured, KindInternal,
 		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists,
 		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState,
+		KindNotPublished,
 		KindUnknownScript}
 )
 
@@ -156,6 +157,7 @@ var sentinelKinds = []struct {
 	{outreach.ErrCampaignExists, KindCampaignExists},
 	{outreach.ErrCampaignState, KindCampaignState},
 	{outreach.ErrCampaignInvalid, KindInvalidField},
+	{templates.ErrNotPublished, KindNotPublished},
 	{dialogs.ErrUnknownScript, KindUnknownScript},
 	{dialogs.ErrInvalidInbound, KindInvalidField},
 	{outreach.ErrHandoffsOff, KindNotConfigured},
