@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/journeygate/gateway/channels"
 	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/outreach"
 )
@@ -323,4 +325,74 @@ func TestConsoleSalesSeesOnlyTheirHandoffsAndContacts(t *testing.T) {
 	// The English switch.
 	p.click("#lang")
 	p.waitText("#handoffs", "No leads waiting")
+}
+
+const reminderTemplate = `{"name": "研讨会提醒", "purpose": "service", "channels": {
+  "wecom": {"text": "{{.name}}，研讨会明天 {{.time}} 开始"},
+  "sms": {"template_code": "SMS_700001", "params": {"name": "{{.name}}", "time": "{{.time}}"}},
+  "email": {"subject": "研讨会提醒", "text": "{{.name}}，研讨会明天 {{.time}} 开始"}}}`
+
+// TestConsoleMarketerChangesAReminder is the console's purpose in one
+// run: a marketer changes a reminder's wording, previews it on each
+// channel, publishes, and the next message uses the new version; rolling
+// back from the history brings the old wording back.
+func TestConsoleMarketerChangesAReminder(t *testing.T) {
+	h := newHarness(t)
+	boxes := h.withSending()
+	h.mustStatus(h.api(http.MethodPut, "/api/v1/templates/webinar_reminder", reminderTemplate), http.StatusOK)
+	send := func(id string) (text string, version float64) {
+		t.Helper()
+		body := `{"id":"` + id + `","contact":{"email":"wang@example.com"},"template":"webinar_reminder","channel":"email","vars":{"name":"王伟","time":"19:00"},"purpose":"service"}`
+		if r := h.api(http.MethodPost, "/api/v1/messages", body); r.Status != http.StatusAccepted {
+			t.Fatalf("send: %d %s", r.Status, r.Body)
+		}
+		m := h.waitSent(id)
+		out := boxes[channels.Email].get(id)
+		if out == nil {
+			t.Fatalf("message %s was not sent: %v", id, m)
+		}
+		return out.Text, m["template_version"].(float64)
+	}
+
+	p := openConsole(t, h)
+	p.login(h.issueToken("王芳 (marketing)", "marketer", ""))
+	p.click(`[data-template="webinar_reminder"] a`)
+	p.setField("#f-vars", "name=王先生\ntime=19:00")
+	for _, ch := range []string{"wecom", "email"} {
+		p.waitText(`#preview [data-channel="`+ch+`"]`, "王先生，研讨会明天 19:00 开始")
+	}
+	p.waitText(`#preview [data-channel="sms"]`, "SMS_700001")
+	if !p.has(`#preview [data-channel="sms"] [data-segments="1"]`) {
+		t.Errorf("the SMS preview shows no segment count: %s", p.text())
+	}
+
+	// The live preview follows the unsaved text.
+	const newWording = "{{.name}}，提醒：研讨会今晚 {{.time}} 开始，请准时入场"
+	p.setField("#f-email-text", newWording)
+	p.setField("#f-wecom-text", newWording)
+	for _, ch := range []string{"wecom", "email"} {
+		p.waitText(`#preview [data-channel="`+ch+`"]`, "王先生，提醒：研讨会今晚 19:00 开始，请准时入场")
+	}
+	if text, v := send("before"); v != 1 || !strings.Contains(text, "明天") {
+		t.Errorf("before publishing, a send used v%v: %q", v, text)
+	}
+
+	p.click("#publish")
+	p.waitText("#save-status", "已发布 v2")
+	p.waitText(`#history [data-version="2"]`, "已发布")
+	p.waitText(`#history [data-version="1"]`, "已替换")
+	if text, v := send("after"); v != 2 || !strings.Contains(text, "王伟，提醒：研讨会今晚 19:00 开始") {
+		t.Errorf("after publishing, a send used v%v: %q", v, text)
+	}
+
+	// History: the diff names the changed fields; rollback publishes v1 again.
+	p.click(`#history [data-version="2"] button.link`)
+	p.waitText("#diff", "channels.email.text")
+	p.waitText("#diff", "请准时入场")
+	p.click(`#history [data-publish="1"]`)
+	p.waitText("#save-status", "已发布 v1")
+	p.waitText(`#history [data-version="1"]`, "已发布")
+	if text, v := send("rolled-back"); v != 1 || !strings.Contains(text, "明天") {
+		t.Errorf("after the rollback, a send used v%v: %q", v, text)
+	}
 }
