@@ -396,3 +396,43 @@ func TestConsoleMarketerChangesAReminder(t *testing.T) {
 		t.Errorf("after the rollback, a send used v%v: %q", v, text)
 	}
 }
+
+// TestConsoleCampaignAndDialogPages walks the other marketer pages: a
+// campaign created from an audience with its count previewed, then paused;
+// a dialog script's test chat.
+func TestConsoleCampaignAndDialogPages(t *testing.T) {
+	h, _, _ := dialogHarness(t, expoScript)
+	h.mustStatus(h.api(http.MethodPut, "/api/v1/templates/promo", `{"name":"双11","purpose":"marketing","channels":{"email":{"subject":"Hi","text":"Hi {{.name}}"}}}`), http.StatusOK)
+	h.seedContact("+8613800000001", []string{"vip"}, "mql", 60)
+	h.seedContact("+8613800000002", []string{"vip"}, "mql", 10)
+
+	p := openConsole(t, h)
+	p.login(h.issueToken("王芳 (marketing)", "marketer", "rep.wang"))
+	p.click(`#nav [data-page="campaigns"]`)
+	p.click("#new-campaign")
+	p.setField("#c-id", "double11")
+	p.setField("#c-name", "双11 预热")
+	p.setField("#c-audience", "tag:vip AND score>=50")
+	p.waitText("#audience-count", "预计人数：1")
+	p.setField("#c-audience", "tag:vip AND")
+	p.waitText("#audience-count", fmt.Sprintf("[%d]", KindAudience.Code))
+	p.setField("#c-audience", "tag:vip")
+	p.waitText("#audience-count", "预计人数：2")
+	p.setField("#c-send-at", "2026-11-23T10:00")
+	p.click(`#campaign-form button[type=submit]`)
+	p.waitText("#campaign h1", "已排期")
+	p.click("#pause")
+	p.waitText("#campaign h1", "已暂停")
+	p.click(`#nav [data-page="campaigns"]`)
+	p.waitText(`[data-campaign="double11"]`, "已暂停")
+
+	p.click(`#nav [data-page="dialogs"]`)
+	p.waitText(`[data-script="expo_welcome"]`, "hi → need → product")
+	p.click(`[data-script="expo_welcome"] a`)
+	p.waitText("#chat", "欢迎来到展会！")
+	p.waitText("#chat", "等待于步骤 need")
+	p.setField("#chat-input", "了解产品")
+	p.click(`#chat-form button[type=submit]`)
+	p.waitText("#chat", "tag interest:product")
+	p.waitText("#chat", "对话结束")
+}

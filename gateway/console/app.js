@@ -25,6 +25,7 @@
       lookup: '查找', kind: '身份类型', value: '值', tags: '标签', score: '分数', stage: '阶段', activity: '活跃度', consent: '同意状态',
       timeline: '时间线', lastSeen: '最近活跃', identities: '身份', when: '时间', type: '类型', detail: '详情',
       mine: '只看我的', overdue: '只看逾期', rep: '负责人', openedAt: '转交时间', dueAt: '提醒时间', done: '已跟进', noneOpen: '没有待跟进的线索',
+      scheduled: '已排期', running: '进行中', paused: '已暂停', cancelled: '已取消', done_: '已完成',
       isOverdue: '逾期', onTime: '未逾期', doneOk: '已标记跟进', loading: '加载中…', none: '无', back: '返回', role: '角色'
     },
     en: {
@@ -47,6 +48,7 @@
       lookup: 'Look up', kind: 'Identity', value: 'Value', tags: 'Tags', score: 'Score', stage: 'Stage', activity: 'Activity', consent: 'Consent',
       timeline: 'Timeline', lastSeen: 'Last seen', identities: 'Identities', when: 'When', type: 'Type', detail: 'Detail',
       mine: 'Mine only', overdue: 'Overdue only', rep: 'Rep', openedAt: 'Handed over', dueAt: 'Due', done: 'Followed up', noneOpen: 'No leads waiting',
+      scheduled: 'scheduled', running: 'running', paused: 'paused', cancelled: 'cancelled', done_: 'done',
       isOverdue: 'overdue', onTime: 'on time', doneOk: 'Marked as followed up', loading: 'Loading…', none: 'none', back: 'Back', role: 'Role'
     }
   };
@@ -90,7 +92,7 @@
     return el;
   }
   const field = (label, input) => [h('label', { for: input.id, text: label }), input];
-  const badge = (s, text) => h('span', { class: 'badge ' + s, text: text || t(s) });
+  const badge = (s, text) => h('span', { class: 'badge ' + s, text: text || t(s === 'done' ? 'done_' : s) });
   const when = (s) => {
     if (!s || s.startsWith('0001-')) return '';
     const d = new Date(s);
