@@ -56,3 +56,36 @@ func TestTryRunsTheScriptOnAThrowawayContact(t *testing.T) {
 		t.Errorf("too many messages: %v", err)
 	}
 }
+
+// FuzzTry feeds a test chat whatever a person might type: the engine must
+// answer every message without failing and leave no session behind.
+func FuzzTry(f *testing.F) {
+	f.Add("2", "星河科技")
+	f.Add("人工", "")
+	f.Add("ＴＤ", "退订")
+	f.Add("３。", "\x00\xff")
+	lib, err := Load(filepath.Join("..", "configs", "dialogs"), LoadOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	fx := newFixture(f, lib, Options{})
+	f.Fuzz(func(t *testing.T, a, b string) {
+		turns, err := fx.eng.Try(t.Context(), "welcome_survey", []string{a, b}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(turns) != 3 {
+			t.Fatalf("%d turns for 2 messages", len(turns))
+		}
+		for _, tt := range turns {
+			if tt.Error != "" {
+				t.Errorf("turn %q failed: %s", tt.In, tt.Error)
+			}
+		}
+		for _, k := range fx.rdb.Keys(t.Context(), "*").Val() {
+			if k != sourceKey("welcome_survey", 1) {
+				t.Errorf("key %s left behind", k)
+			}
+		}
+	})
+}

@@ -275,7 +275,8 @@
       try {
         const res = await api('POST', '/templates/preview', { template: body(), vars: kvParse(f.vars.value) });
         if (seq !== previewSeq || !alive()) return;
-        preview.replaceChildren(...(res.channels || []).map(previewCard));
+        preview.replaceChildren(...(res.problems || []).map((x) => h('div', { class: 'card bad', 'data-problem': x.path, text: x.path + ': ' + x.message })),
+          ...(res.channels || []).map(previewCard));
         preview.setAttribute('data-seq', String(seq));
       } catch (e) {
         if (seq !== previewSeq || !alive()) return;
