@@ -16,8 +16,9 @@ run: build ## start Redis, the platform sandbox and the gateway with the demo co
 	scripts/ensure-redis.sh
 	scripts/run.sh
 
-test: ## go vet, then every test with the race detector against a real redis-server
+test: ## go vet, then every test with the race detector against a real redis-server (and chromium for the console)
 	scripts/ensure-redis.sh
+	scripts/ensure-chromium.sh
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 8m ./...
 

@@ -19,6 +19,18 @@ func (s *Server) ReloadDialogs(ctx context.Context) (*dialogs.Library, error) {
 	if s.dialogs == nil {
 		return nil, newError(KindNotConfigured, "this gateway runs no dialog scripts (dialogs.dir had none at start)")
 	}
+	lib, err := dialogs.Load(s.cfg.Dialogs.Dir, s.dialogLoadOptions(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.dialogs.SetLibrary(lib); err != nil {
+		return nil, err
+	}
+	return lib, nil
+}
+
+// dialogLoadOptions checks that the templates scripts name exist.
+func (s *Server) dialogLoadOptions(ctx context.Context) dialogs.LoadOptions {
 	opts := dialogs.LoadOptions{}
 	if s.tpls != nil {
 		opts.TemplateExists = func(id string) bool {
@@ -28,14 +40,7 @@ func (s *Server) ReloadDialogs(ctx context.Context) (*dialogs.Library, error) {
 			return err == nil || !errors.Is(err, templates.ErrNotFound)
 		}
 	}
-	lib, err := dialogs.Load(s.cfg.Dialogs.Dir, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.dialogs.SetLibrary(lib); err != nil {
-		return nil, err
-	}
-	return lib, nil
+	return opts
 }
 
 func (s *Server) reloadDialogs(c *gin.Context) {

@@ -61,7 +61,9 @@ var (
 	KindNotConfigured  = Kind{5002, http.StatusServiceUnavailable, "not_configured", "this gateway runs without that part; check its configuration"}
 	catalogue          = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoHandoff, KindInvalidScripts, KindVersionReused, KindNoTemplate, KindRender, KindUnavailable, KindNotConfigured, KindInternal,
 		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists,
-		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState}
+		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState,
+		KindNotPublished,
+		KindUnknownScript}
 )
 
 // Coupon kinds (33xx).
@@ -80,6 +82,11 @@ var (
 	KindCampaignExists  = Kind{3403, http.StatusConflict, "campaign_exists", "campaign ids are never reused; pick another id"}
 	KindCampaignState   = Kind{3404, http.StatusConflict, "campaign_state", "read the campaign's status first: a cancelled or finished campaign cannot be paused or resumed"}
 	KindAudience        = Kind{3401, http.StatusUnprocessableEntity, "invalid_audience", "write terms tag:<name>, stage:<name>, activity:<name> or score>=N joined by AND, OR, NOT and parentheses, with at least one tag term joined by AND"}
+)
+
+// Console kinds (39xx).
+var (
+	KindUnknownScript = Kind{3901, http.StatusNotFound, "unknown_script", "check the script id against GET /api/v1/dialogs; new scripts need POST /api/v1/dialogs/reload"}
 )
 
 // Error is a failure the middleware renders as {"code", "error"}.
@@ -150,6 +157,10 @@ var sentinelKinds = []struct {
 	{outreach.ErrCampaignExists, KindCampaignExists},
 	{outreach.ErrCampaignState, KindCampaignState},
 	{outreach.ErrCampaignInvalid, KindInvalidField},
+	{templates.ErrNotPublished, KindNotPublished},
+	{dialogs.ErrUnknownScript, KindUnknownScript},
+	{dialogs.ErrInvalidInbound, KindInvalidField},
+	{outreach.ErrHandoffsOff, KindNotConfigured},
 }
 
 // classify turns any error into a catalogue kind and the message to show.

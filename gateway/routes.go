@@ -40,6 +40,9 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/templates/:id", s.auth(RoleAdmin, RoleMarketer), s.getTemplate)
 	api.GET("/templates/:id/versions", s.auth(RoleAdmin, RoleMarketer), s.templateVersions)
 	api.POST("/templates/:id/preview", s.auth(RoleAdmin, RoleMarketer), s.previewTemplate)
+	api.POST("/templates/preview", s.auth(RoleAdmin, RoleMarketer), s.previewUnsaved)
+	api.POST("/templates/:id/publish", s.auth(RoleAdmin, RoleMarketer), s.audited("template.publish"), s.publishTemplate)
+	api.GET("/templates/:id/diff", s.auth(RoleAdmin, RoleMarketer), s.diffTemplate)
 	api.POST("/messages", s.auth(RoleAdmin, RoleMarketer), s.postMessage)
 	api.GET("/messages/archived", s.auth(RoleAdmin, RoleMarketer), s.archivedMessages)
 	api.GET("/messages/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getMessage)
@@ -56,4 +59,13 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/campaigns/:id/resume", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.resume"), s.steerCampaign(resumeCampaign))
 	api.POST("/campaigns/:id/cancel", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.cancel"), s.steerCampaign(cancelCampaign))
 	api.POST("/coupons/redeem", s.auth(RoleAdmin, RoleMarketer), s.redeemCoupon) // JSON, or a shop system's form post with the same bearer
+
+	api.GET("/campaigns", s.auth(RoleAdmin, RoleMarketer), s.listCampaigns)
+	api.GET("/dialogs", s.auth(RoleAdmin, RoleMarketer), s.listDialogs)
+	api.POST("/dialogs/:id/try", s.auth(RoleAdmin, RoleMarketer), s.tryDialog) // dry run: sends nothing, changes no contact
+	api.GET("/handoffs", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.listHandoffs)
+	api.GET("/me", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.me)
+
+	r.GET("/console", s.consoleRedirect) // public: the page holds no data; every API call carries the token
+	r.GET("/console/*file", s.console)   // public
 }

@@ -81,6 +81,8 @@ type Server struct {
 	now       func() time.Time
 	reqIDs    *requestIDs
 	engine    *gin.Engine
+	// consoleFiles is the embedded web console, hashed once at start.
+	consoleFiles *consoleAssets
 }
 
 // New builds the server; it needs Redis, the contact store, a registry and
@@ -113,6 +115,9 @@ func New(d Deps) (*Server, error) {
 		wecom: d.WeCom, oa: d.OA, tokens: d.Tokens, outreach: d.Outreach, tpls: d.Templates, renderer: d.Renderer, dialogs: d.Dialogs, workers: d.WorkersReady, tagMirror: d.TagMirror, scoring: d.Scoring, notifier: d.Notifier, registry: d.Registry,
 		metrics: m, inbox: newInbox(d.Redis, d.Config.Callbacks.DedupTTL), now: d.Now,
 		reqIDs: newRequestIDs(), bearers: apiTokens{rdb: d.Redis, now: d.Now},
+	}
+	if s.consoleFiles, err = loadConsole(); err != nil {
+		return nil, err
 	}
 	d.Redis.AddHook(m.redisHook())
 	s.engine = gin.New()

@@ -14,3 +14,8 @@ func campaignStatsKey(id string) string { return "{camp:" + id + "}:stats" }
 
 // campaignSeenKey remembers which messages' reactions were counted.
 func campaignSeenKey(id string) string { return "{camp:" + id + "}:seen" }
+
+// campaignsIndexKey is a sorted set of every campaign id by creation time
+// (unix ms), so the console lists campaigns without scanning keys. It is
+// its own slot; Create adds to it after the record exists.
+const campaignsIndexKey = "{camps}:index"

@@ -93,6 +93,9 @@ func (cs *Campaigns) Create(ctx context.Context, c Campaign) (*Campaign, error) 
 	if n == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrCampaignExists, c.ID)
 	}
+	if err := cs.index(ctx, c.ID, now); err != nil {
+		return nil, err
+	}
 	if err := cs.schedule(ctx, c.ID, "start", c.SendAt); err != nil {
 		return nil, err
 	}
@@ -120,6 +123,11 @@ func (cs *Campaigns) Get(ctx context.Context, id string) (*Campaign, error) {
 	if len(h) == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrCampaignNotFound, id)
 	}
+	return campaignFromHash(id, h)
+}
+
+// campaignFromHash reads a campaign record as Get and List return it.
+func campaignFromHash(id string, h map[string]string) (*Campaign, error) {
 	var c Campaign
 	if err := json.Unmarshal([]byte(h["spec"]), &c); err != nil {
 		return nil, fmt.Errorf("outreach: campaign %s has an unreadable spec: %w", id, err)

@@ -25,6 +25,14 @@ func handoffKey(contactID string) string { return "{handoff}:c:" + contactID }
 
 func repLatestKey(rep string) string { return "{handoff}:rep:" + rep }
 
+// openHandoffsKey is a sorted set of every open hand-off: contact id ->
+// opened (unix ms), so the console lists them oldest first and finds the
+// overdue ones with one range read.
+const openHandoffsKey = "{handoff}:open"
+
+// repOpenKey is openHandoffsKey for one rep's hand-offs.
+func repOpenKey(rep string) string { return "{handoff}:open:" + rep }
+
 // HandoffPolicy is the follow-up rule.
 type HandoffPolicy struct {
 	SLA  time.Duration // default 24h
@@ -56,9 +64,18 @@ func (n *RepNotifier) Opened(ctx context.Context, c *contacts.Contact, rep strin
 		name = c.ID
 	}
 	opened := now.UnixMilli()
-	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	prev, err := n.rdb.HGet(ctx, handoffKey(c.ID), "rep").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("outreach: record the hand-off: %w", err)
+	}
+	_, err = n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, handoffKey(c.ID), "rep", rep, "name", name, "opened", opened, "status", "open")
 		p.Expire(ctx, handoffKey(c.ID), 30*24*time.Hour)
+		if prev != "" && prev != rep {
+			p.ZRem(ctx, repOpenKey(prev), c.ID)
+		}
+		p.ZAdd(ctx, openHandoffsKey, redis.Z{Score: float64(opened), Member: c.ID})
+		p.ZAdd(ctx, repOpenKey(rep), redis.Z{Score: float64(opened), Member: c.ID})
 		return nil
 	})
 	if err != nil {
@@ -84,14 +101,21 @@ func (n *RepNotifier) FollowedUp(ctx context.Context, contactID string, now time
 	if n == nil {
 		return ErrNoOpenHandoff
 	}
-	status, err := n.rdb.HGet(ctx, handoffKey(contactID), "status").Result()
-	if errors.Is(err, redis.Nil) || status != "open" {
-		return fmt.Errorf("%w for contact %s", ErrNoOpenHandoff, contactID)
-	}
+	h, err := n.rdb.HMGet(ctx, handoffKey(contactID), "status", "rep").Result()
 	if err != nil {
 		return err
 	}
-	return n.rdb.HSet(ctx, handoffKey(contactID), "status", "followed_up", "followed_up", now.UnixMilli()).Err()
+	if status, _ := h[0].(string); status != "open" {
+		return fmt.Errorf("%w for contact %s", ErrNoOpenHandoff, contactID)
+	}
+	rep, _ := h[1].(string)
+	_, err = n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, handoffKey(contactID), "status", "followed_up", "followed_up", now.UnixMilli())
+		p.ZRem(ctx, openHandoffsKey, contactID)
+		p.ZRem(ctx, repOpenKey(rep), contactID)
+		return nil
+	})
+	return err
 }
 
 // LatestOpen is the contact a rep was last handed, for a "已跟进" reply in

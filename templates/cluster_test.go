@@ -57,4 +57,20 @@ func TestStoreOnCluster(t *testing.T) {
 	if first.Channels.WeCom.Text != "v1" {
 		t.Errorf("tpl-3 version 1 has text %q, want v1", first.Channels.WeCom.Text)
 	}
+	// Drafts and a rollback work in each template's slot.
+	tmpl := sample()
+	tmpl.ID, tmpl.Channels.WeCom = "tpl-4", &WeComBody{Text: "v3 draft"}
+	if _, err := s.SaveDraft(ctx, tmpl, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Publish(ctx, "tpl-4", 1, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	live, err := s.Get(ctx, "tpl-4")
+	if err != nil || live.Version != 1 || live.Status != StatusPublished {
+		t.Errorf("tpl-4 after rollback: version %d %s, %v; want 1 published", live.Version, live.Status, err)
+	}
+	if latest, err := s.Latest(ctx, "tpl-4"); err != nil || latest.Status != StatusDraft {
+		t.Errorf("tpl-4 newest: %s, %v; want draft", latest.Status, err)
+	}
 }

@@ -18,6 +18,9 @@ var (
 	// given: a missing variable, an output over the channel's limit, a loop
 	// over the work budget. The message names the field path.
 	ErrRender = errors.New("template cannot be rendered")
+	// ErrNotPublished means the template exists but only as drafts, so
+	// there is nothing sends may use yet; publish a version first.
+	ErrNotPublished = errors.New("template has no published version")
 	// ErrNoChannel means the template has no body for the channel asked
 	// for; routing should move on to the next channel.
 	ErrNoChannel = errors.New("template has no body for this channel")

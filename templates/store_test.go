@@ -54,6 +54,8 @@ func TestSaveVersions(t *testing.T) {
 		want.Version = i + 1
 		want.UpdatedAt = start.Add(time.Duration(i+1) * time.Minute)
 		want.UpdatedBy = []string{"ann", "bob", "cat"}[i]
+		want.Status, want.PublishedVersion = StatusPublished, i+1
+		want.PublishedAt, want.PublishedBy = &want.UpdatedAt, want.UpdatedBy
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("save %d (-want +got)\n%s", i+1, diff)
 		}
@@ -63,7 +65,8 @@ func TestSaveVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newestFirst := []Template{saved[2], saved[1], saved[0]}
+	// Each save published its version, so the older ones are superseded.
+	newestFirst := []Template{saved[2], asOf(saved[1], StatusSuperseded, 3), asOf(saved[0], StatusSuperseded, 3)}
 	if diff := cmp.Diff(newestFirst, versions); diff != "" {
 		t.Errorf("Versions (-want +got)\n%s", diff)
 	}
@@ -79,10 +82,16 @@ func TestSaveVersions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(saved[v-1], got); diff != "" {
+		if diff := cmp.Diff(newestFirst[3-v], got); diff != "" {
 			t.Errorf("GetVersion(%d) (-want +got)\n%s", v, diff)
 		}
 	}
+}
+
+// asOf is t as read after later publishes changed its status.
+func asOf(t Template, status Status, published int) Template {
+	t.Status, t.PublishedVersion = status, published
+	return t
 }
 
 func TestSaveUnchangedIsIdempotent(t *testing.T) {
@@ -240,10 +249,10 @@ func TestList(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	want := []Summary{
 		{ID: "order-shipped", Name: "Order shipped", Purpose: channels.Transactional, Channels: []channels.Channel{channels.SMS},
-			Version: 1, UpdatedAt: start.Add(3 * time.Minute), UpdatedBy: "cat"},
+			Version: 1, UpdatedAt: start.Add(3 * time.Minute), UpdatedBy: "cat", Status: StatusPublished, PublishedVersion: 1},
 		{ID: "webinar-reminder", Name: "Webinar reminder v2", Purpose: channels.Marketing,
 			Channels: []channels.Channel{channels.WeCom, channels.OfficialAccount, channels.SMS, channels.Email},
-			Version:  2, UpdatedAt: start.Add(2 * time.Minute), UpdatedBy: "bob"},
+			Version:  2, UpdatedAt: start.Add(2 * time.Minute), UpdatedBy: "bob", Status: StatusPublished, PublishedVersion: 2},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got)\n%s", diff)

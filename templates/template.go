@@ -20,7 +20,31 @@ type Template struct {
 	Version   int       `json:"version"`
 	UpdatedAt time.Time `json:"updated_at"`
 	UpdatedBy string    `json:"updated_by,omitempty"`
+	// Status, PublishedVersion, PublishedAt and PublishedBy are set by the
+	// Store on every read, so an editor sees at once whether what it shows
+	// is live: Status is this version's (draft, published or superseded),
+	// PublishedVersion the template's live version (0 while only drafts
+	// exist), PublishedAt and PublishedBy this version's last publish.
+	Status           Status     `json:"status,omitempty"`
+	PublishedVersion int        `json:"published_version,omitempty"`
+	PublishedAt      *time.Time `json:"published_at,omitempty"`
+	PublishedBy      string     `json:"published_by,omitempty"`
 }
+
+// Status says whether sends use a version. Drafts let an editor save work
+// in progress without changing what customers get.
+type Status string
+
+const (
+	// StatusDraft is a version never published and newer than every
+	// version that was: a candidate for the next publish.
+	StatusDraft Status = "draft"
+	// StatusPublished is the version sends use; exactly one per template.
+	StatusPublished Status = "published"
+	// StatusSuperseded is a version that was live and was replaced, or a
+	// draft overtaken by a later publish.
+	StatusSuperseded Status = "superseded"
+)
 
 // Channels are the per-channel bodies. Every string in them is template
 // text except the platform ids (OABody.TemplateID, SMSBody.TemplateCode),
@@ -76,6 +100,10 @@ type Summary struct {
 	Version   int                `json:"version"`
 	UpdatedAt time.Time          `json:"updated_at"`
 	UpdatedBy string             `json:"updated_by,omitempty"`
+	// Status is the newest version's; PublishedVersion the live one (0:
+	// drafts only, nothing is sent from this template yet).
+	Status           Status `json:"status,omitempty"`
+	PublishedVersion int    `json:"published_version"`
 }
 
 // ChannelOrder lists the channels the template has a body for, in the

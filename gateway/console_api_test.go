@@ -1,0 +1,186 @@
+package gateway
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestConsoleFiles(t *testing.T) {
+	h := newHarness(t)
+	v := h.srv.consoleFiles.version
+	type want struct {
+		Status       int
+		CType, Cache string
+		Location     string
+	}
+	for _, tt := range []struct {
+		path string
+		want want
+	}{
+		{"/console", want{http.StatusMovedPermanently, "text/html; charset=utf-8", "", "/console/"}},
+		{"/console/", want{http.StatusOK, "text/html; charset=utf-8", "no-cache", ""}},
+		{"/console/index.html", want{http.StatusOK, "text/html; charset=utf-8", "no-cache", ""}},
+		{"/console/app.js?v=" + v, want{http.StatusOK, "text/javascript; charset=utf-8", "public, max-age=31536000, immutable", ""}},
+		{"/console/app.css?v=" + v, want{http.StatusOK, "text/css; charset=utf-8", "public, max-age=31536000, immutable", ""}},
+		{"/console/app.js", want{http.StatusOK, "text/javascript; charset=utf-8", "no-cache", ""}},
+		{"/console/app.js?v=stale", want{http.StatusOK, "text/javascript; charset=utf-8", "no-cache", ""}},
+		{"/console/../go.mod", want{http.StatusNotFound, "application/json; charset=utf-8", "", ""}},
+		{"/console/secret.txt", want{http.StatusNotFound, "application/json; charset=utf-8", "", ""}},
+	} {
+		r := h.do(http.MethodGet, tt.path, nil)
+		got := want{r.Status, r.Header.Get("Content-Type"), r.Header.Get("Cache-Control"), r.Header.Get("Location")}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("GET %s (-want +got)\n%s", tt.path, diff)
+		}
+		if r.Status == http.StatusOK {
+			if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("GET %s: CSP %q must allow only the console's own scripts", tt.path, csp)
+			}
+			if r.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("GET %s: no nosniff", tt.path)
+			}
+		}
+	}
+	index := h.do(http.MethodGet, "/console/", nil)
+	for _, ref := range []string{`src="app.js?v=` + v + `"`, `href="app.css?v=` + v + `"`} {
+		if !strings.Contains(index.Body, ref) {
+			t.Errorf("index.html does not name %s", ref)
+		}
+	}
+	if strings.Contains(index.Body, "<script>") || strings.Contains(index.Body, " style=") || strings.Contains(index.Body, "http") {
+		t.Errorf("index.html has inline script or style, or an outside URL:\n%s", index.Body)
+	}
+	again := h.do(http.MethodGet, "/console/", nil, "If-None-Match", index.Header.Get("ETag"))
+	if again.Status != http.StatusNotModified || again.Body != "" {
+		t.Errorf("revalidation: %d %q, want 304 and no body", again.Status, again.Body)
+	}
+}
+
+func TestConsoleRoutesByRole(t *testing.T) {
+	h, _, _ := dialogHarness(t, expoScript)
+	h.withOutreach()
+	mine := h.ownedContact("+8613800000001", "王伟", "rep.li")
+	theirs := h.ownedContact("+8613800000002", "李娜", "rep.zhao")
+	h.withHandoffs(map[string]string{mine: "rep.li"}, h.clock.Now().Add(-25*time.Hour))
+	h.withHandoffs(map[string]string{theirs: "rep.zhao"}, h.clock.Now())
+	tokens := map[string]string{
+		"marketer":     h.issueToken("王伟 (marketing)", "marketer", ""),
+		"sales":        h.issueToken("李雷 (sales)", "sales", "rep.li"),
+		"marketer-rep": h.issueToken("张敏 (marketing)", "marketer", "rep.zhao"),
+	}
+	call := func(who, method, path, body string) response {
+		var rd *strings.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		hdr := []string{"Authorization", "Bearer " + tokens[who], "Content-Type", "application/json"}
+		if rd == nil {
+			return h.do(method, path, nil, hdr...)
+		}
+		return h.do(method, path, rd, hdr...)
+	}
+	handoffIDs := func(r response) []string {
+		var ids []string
+		for _, x := range r.json(t)["handoffs"].([]any) {
+			ids = append(ids, x.(map[string]any)["contact_id"].(string))
+		}
+		return ids
+	}
+	for _, tt := range []struct {
+		who, method, path, body string
+		status                  int
+		ids                     []string // for hand-off lists
+	}{
+		{"marketer", "GET", "/api/v1/campaigns", "", 200, nil},
+		{"sales", "GET", "/api/v1/campaigns", "", 403, nil},
+		{"marketer", "GET", "/api/v1/campaigns?limit=0", "", 400, nil},
+		{"marketer", "GET", "/api/v1/dialogs", "", 200, nil},
+		{"sales", "GET", "/api/v1/dialogs", "", 403, nil},
+		{"marketer", "POST", "/api/v1/dialogs/expo_welcome/try", `{"messages":["1"]}`, 200, nil},
+		{"sales", "POST", "/api/v1/dialogs/expo_welcome/try", `{"messages":["1"]}`, 403, nil},
+		{"marketer", "POST", "/api/v1/dialogs/nope/try", `{}`, 404, nil},
+		{"marketer", "POST", "/api/v1/dialogs/expo_welcome/try", `{"channel":"fax"}`, 400, nil},
+		{"marketer", "POST", "/api/v1/dialogs/expo_welcome/try", `{"messages":"1"}`, 400, nil},
+		{"sales", "GET", "/api/v1/handoffs", "", 200, []string{mine}},
+		{"sales", "GET", "/api/v1/handoffs?rep=rep.zhao", "", 200, []string{mine}},
+		{"sales", "GET", "/api/v1/handoffs?overdue=1", "", 200, []string{mine}},
+		{"marketer", "GET", "/api/v1/handoffs", "", 200, []string{mine, theirs}},
+		{"marketer", "GET", "/api/v1/handoffs?overdue=1", "", 200, []string{mine}},
+		{"marketer", "GET", "/api/v1/handoffs?rep=rep.zhao", "", 200, []string{theirs}},
+		{"marketer", "GET", "/api/v1/handoffs?mine=1", "", 400, nil},
+		{"marketer-rep", "GET", "/api/v1/handoffs?mine=1", "", 200, []string{theirs}},
+		{"sales", "GET", "/api/v1/me", "", 200, nil},
+	} {
+		r := call(tt.who, tt.method, tt.path, tt.body)
+		if r.Status != tt.status {
+			t.Errorf("%s %s %s: %d %s, want %d", tt.who, tt.method, tt.path, r.Status, r.Body, tt.status)
+			continue
+		}
+		if tt.ids != nil {
+			if diff := cmp.Diff(tt.ids, handoffIDs(r)); diff != "" {
+				t.Errorf("%s %s (-want +got)\n%s", tt.who, tt.path, diff)
+			}
+		}
+	}
+	if r := call("marketer", "POST", "/api/v1/dialogs/nope/try", `{}`); r.code(t) != KindUnknownScript.Code {
+		t.Errorf("unknown script: %s", r.Body)
+	}
+	got := call("sales", "GET", "/api/v1/me", "").json(t)
+	if diff := cmp.Diff(map[string]any{"name": "李雷 (sales)", "role": "sales", "userid": "rep.li"}, got); diff != "" {
+		t.Errorf("me (-want +got)\n%s", diff)
+	}
+	// The dry run answers the script and touches no contact or queue.
+	before := h.redisSnapshot()
+	r := call("marketer", "POST", "/api/v1/dialogs/expo_welcome/try", `{"messages":["了解产品"]}`)
+	var turns []map[string]any
+	for _, x := range r.json(t)["turns"].([]any) {
+		turns = append(turns, x.(map[string]any))
+	}
+	if len(turns) != 2 || turns[1]["actions"].([]any)[0] != "tag interest:product" || turns[1]["ended"] != true {
+		t.Errorf("try transcript: %s", r.Body)
+	}
+	after := h.redisSnapshot()
+	for k := range after {
+		if _, ok := before[k]; !ok && !strings.HasPrefix(k, "dlg:src:") {
+			t.Errorf("the dry run left key %s", k)
+		}
+	}
+}
+
+func TestDialogListShowsProblemsOfTheFolder(t *testing.T) {
+	h, _, _ := dialogHarness(t, expoScript)
+	dir := t.TempDir()
+	h.srv.cfg.Dialogs.Dir = dir
+	if err := os.WriteFile(filepath.Join(dir, "script.yaml"), []byte(expoScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	scripts := []any{map[string]any{"id": "expo_welcome", "version": float64(1), "priority": float64(50), "file": "script.yaml", "steps": []any{"hi", "need", "product"}}}
+	got := h.mustStatus(h.api(http.MethodGet, "/api/v1/dialogs", ""), http.StatusOK)
+	if diff := cmp.Diff(map[string]any{"scripts": scripts, "problems": []any{}}, got); diff != "" {
+		t.Errorf("clean folder (-want +got)\n%s", diff)
+	}
+	// An edited file's mistake shows before anyone reloads; the running
+	// scripts stay listed.
+	if err := os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("id: broken\nversion: 1\nsteps:\n  - id: a\n    send: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got = h.mustStatus(h.api(http.MethodGet, "/api/v1/dialogs", ""), http.StatusOK)
+	if diff := cmp.Diff(scripts, got["scripts"]); diff != "" {
+		t.Errorf("running scripts (-want +got)\n%s", diff)
+	}
+	problems, _ := got["problems"].([]any)
+	if len(problems) == 0 {
+		t.Fatalf("no problems reported for broken.yaml: %v", got)
+	}
+	for _, p := range problems {
+		if f, _ := p.(map[string]any)["file"].(string); !strings.HasSuffix(f, "broken.yaml") {
+			t.Errorf("problem not placed in broken.yaml: %v", p)
+		}
+	}
+}
