@@ -36,6 +36,8 @@ type importState struct {
 	tagSep    string
 	validated bool
 	nextLine  int // rows up to this line are done
+	resumed   bool // an earlier attempt applied rows and stopped
+	repairTo  int  // up to this line, unchanged rows get their tag index repaired
 	rowsTotal int
 	counts    struct{ done, created, updated, unchanged, rejected int }
 	changes   int // summaries stored so far
@@ -98,6 +100,7 @@ func (im *Imports) load(ctx context.Context, id string) (*importState, error) {
 	st.counts.done, st.counts.created, st.counts.updated = hashInt(h, "rows_done"), hashInt(h, "created"), hashInt(h, "updated")
 	st.counts.unchanged, st.counts.rejected = hashInt(h, "unchanged"), hashInt(h, "rejected")
 	st.changes = hashInt(h, "changes_kept")
+	st.resumed = h["applying"] == "1"
 	return st, nil
 }
 
@@ -256,6 +259,11 @@ type rowResult struct {
 // apply is the second pass, from the checkpoint on, batchRows at a time
 // with Workers rows in flight.
 func (im *Imports) apply(ctx context.Context, st *importState, mp *mapper, skip map[int]bool) error {
+	if !st.dry {
+		if err := im.rdb.HSet(ctx, importKey(st.id), "applying", "1").Err(); err != nil {
+			return err
+		}
+	}
 	rs, _, err := im.open(ctx, st)
 	if err != nil {
 		return err
@@ -278,10 +286,16 @@ func (im *Imports) apply(ctx context.Context, st *importState, mp *mapper, skip 
 			}
 		}
 		if len(batch)+skipped >= batchRows || (errors.Is(err, io.EOF) && (len(batch) > 0 || skipped > 0)) {
+			if st.resumed {
+				// The first batch after a crash is the one that was in
+				// flight: its rows may be stored with their tag index
+				// update cut off, and now look unchanged.
+				st.repairTo, st.resumed = last, false
+			}
 			if err := im.applyBatch(ctx, st, batch, skipped, last); err != nil {
 				return err
 			}
-			batch, skipped = batch[:0], 0
+			batch, skipped, st.repairTo = batch[:0], 0, 0
 		}
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -370,6 +384,11 @@ func (im *Imports) applyRow(ctx context.Context, st *importState, row rowData) r
 		return rowResult{outcome: outRejected, reject: rej}
 	}
 	if len(changes) == 0 {
+		if row.line <= st.repairTo && len(row.tags) > 0 && !st.dry {
+			if err := im.store.RepairTagIndex(ctx, found.ID); err != nil {
+				return rowResult{err: fmt.Errorf("transfer: import %s line %d: repair tag index: %w", st.id, row.line, err)}
+			}
+		}
 		return rowResult{outcome: outUnchanged}
 	}
 	sum := &ChangeSummary{Line: row.line, Action: "update", Changes: changes}
