@@ -15,6 +15,7 @@ import (
 	"github.com/journeygate/gateway/channels/sms"
 	"github.com/journeygate/gateway/channels/wecom"
 	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/contacts/transfer"
 	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
 	"github.com/journeygate/gateway/templates"
@@ -61,7 +62,8 @@ var (
 	KindNotConfigured  = Kind{5002, http.StatusServiceUnavailable, "not_configured", "this gateway runs without that part; check its configuration"}
 	catalogue          = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoHandoff, KindInvalidScripts, KindVersionReused, KindNoTemplate, KindRender, KindUnavailable, KindNotConfigured, KindInternal,
 		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists,
-		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState}
+		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState,
+		KindImportBadFile, KindImportTooLarge, KindImportUnknown, KindExportUnknown, KindExportNotReady}
 )
 
 // Coupon kinds (33xx).
@@ -80,6 +82,15 @@ var (
 	KindCampaignExists  = Kind{3403, http.StatusConflict, "campaign_exists", "campaign ids are never reused; pick another id"}
 	KindCampaignState   = Kind{3404, http.StatusConflict, "campaign_state", "read the campaign's status first: a cancelled or finished campaign cannot be paused or resumed"}
 	KindAudience        = Kind{3401, http.StatusUnprocessableEntity, "invalid_audience", "write terms tag:<name>, stage:<name>, activity:<name> or score>=N joined by AND, OR, NOT and parentheses, with at least one tag term joined by AND"}
+)
+
+// Import and export kinds (38xx).
+var (
+	KindImportBadFile  = Kind{3801, http.StatusUnprocessableEntity, "import_bad_file", "send a CSV (UTF-8 or GBK) or .xlsx whose first row names the columns; map unknown columns with ?mapping= or pass encoding= and format="}
+	KindImportTooLarge = Kind{3802, http.StatusRequestEntityTooLarge, "import_too_large", "split the file, or raise transfer.upload_limit"}
+	KindImportUnknown  = Kind{3803, http.StatusNotFound, "unknown_import", "check the id; jobs are kept for transfer.retention"}
+	KindExportUnknown  = Kind{3804, http.StatusNotFound, "unknown_export", "check the id; jobs are kept for transfer.retention"}
+	KindExportNotReady = Kind{3805, http.StatusConflict, "export_not_ready", "wait until GET /api/v1/exports/:id says done; a failed export says why"}
 )
 
 // Error is a failure the middleware renders as {"code", "error"}.
@@ -150,6 +161,12 @@ var sentinelKinds = []struct {
 	{outreach.ErrCampaignExists, KindCampaignExists},
 	{outreach.ErrCampaignState, KindCampaignState},
 	{outreach.ErrCampaignInvalid, KindInvalidField},
+	{transfer.ErrBadFile, KindImportBadFile},
+	{transfer.ErrTooLarge, KindImportTooLarge},
+	{transfer.ErrImportNotFound, KindImportUnknown},
+	{transfer.ErrExportNotFound, KindExportUnknown},
+	{transfer.ErrNotReady, KindExportNotReady},
+	{transfer.ErrInvalid, KindInvalidField},
 }
 
 // classify turns any error into a catalogue kind and the message to show.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -78,6 +79,10 @@ func (w *chunkWriter) readFrom(r io.Reader) error {
 		}
 		if errors.Is(err, io.EOF) {
 			return w.Close()
+		}
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return fmt.Errorf("transfer: the file is over %d bytes: %w", tooLarge.Limit, ErrTooLarge)
 		}
 		if err != nil {
 			return fmt.Errorf("transfer: read the upload: %w", err)

@@ -35,7 +35,7 @@ type importState struct {
 	mapping   map[string]string
 	tagSep    string
 	validated bool
-	nextLine  int // rows up to this line are done
+	nextLine  int  // rows up to this line are done
 	resumed   bool // an earlier attempt applied rows and stopped
 	repairTo  int  // up to this line, unchanged rows get their tag index repaired
 	rowsTotal int

@@ -287,14 +287,14 @@ type consentCell struct{ channel, status, source string }
 // rowData is one row mapped and checked: everything a contacts.Change
 // needs, before it is compared with the stored contact.
 type rowData struct {
-	line     int
-	ids      []contacts.Identity
-	idCols   []string // the column of each identity, for duplicate reports
-	name     string
-	owner    string
-	fields   map[string]string
-	tags     []string
-	consent  []consentCell
+	line    int
+	ids     []contacts.Identity
+	idCols  []string // the column of each identity, for duplicate reports
+	name    string
+	owner   string
+	fields  map[string]string
+	tags    []string
+	consent []consentCell
 }
 
 // mapRow checks one row. empty reports a row with no value at all (trailing
