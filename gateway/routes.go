@@ -56,6 +56,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/campaigns/:id/resume", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.resume"), s.steerCampaign(resumeCampaign))
 	api.POST("/campaigns/:id/cancel", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.cancel"), s.steerCampaign(cancelCampaign))
 	api.POST("/coupons/redeem", s.auth(RoleAdmin, RoleMarketer), s.redeemCoupon) // JSON, or a shop system's form post with the same bearer
+
 	api.POST("/imports", s.auth(RoleAdmin, RoleMarketer), s.audited("contacts.import"), s.postImport) // body up to transfer.upload_limit
 	api.GET("/imports/:id", s.auth(RoleAdmin, RoleMarketer), s.getImport)
 	api.GET("/imports/:id/rejects.csv", s.auth(RoleAdmin, RoleMarketer), s.getImportRejects)
