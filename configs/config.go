@@ -25,6 +25,19 @@ type Config struct {
 	Outreach  Outreach  `yaml:"outreach"`
 	Dialogs   Dialogs   `yaml:"dialogs"`
 	Log       Log       `yaml:"log"`
+	Transfer  Transfer  `yaml:"transfer"`
+}
+
+// Transfer configures contact import and export jobs.
+type Transfer struct {
+	// UploadLimit bounds an imported file in bytes; uploads are kept in
+	// Redis while the job runs, so this bounds that memory too.
+	UploadLimit int64 `yaml:"upload_limit"`
+	// Retention is how long uploads, export files, jobs and their reports
+	// are kept.
+	Retention time.Duration `yaml:"retention"`
+	// Workers is how many rows one import job applies at once.
+	Workers int `yaml:"workers"`
 }
 
 type HTTP struct {
@@ -180,5 +193,6 @@ func Default() Config {
 		Outreach:  Outreach{Workers: 10, MaxRetry: 8},
 		Dialogs:   Dialogs{Dir: "configs/dialogs", ScoringFile: "configs/scoring.yaml"},
 		Log:       Log{Level: "info", Format: "json"},
+		Transfer:  Transfer{UploadLimit: 20 << 20, Retention: 7 * 24 * time.Hour, Workers: 8},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -79,6 +80,7 @@ var envBindings = []envBinding{
 	{"EMAIL_WEBHOOK_TOKEN", func(c *Config, v string) { c.Email.WebhookToken = v }},
 	{"DIALOGS_DIR", func(c *Config, v string) { c.Dialogs.Dir = v }},
 	{"LOG_LEVEL", func(c *Config, v string) { c.Log.Level = v }},
+	{"IMPORT_UPLOAD_LIMIT", func(c *Config, v string) { c.Transfer.UploadLimit, _ = strconv.ParseInt(v, 10, 64) }},
 }
 
 // EnvNames lists every variable Load reads, for docs and tests.

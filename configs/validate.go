@@ -66,6 +66,15 @@ func (c *Config) Validate() error {
 	c.validateWeCom(&p)
 	c.validateWeChat(&p)
 	c.validateOutreach(&p)
+	if c.Transfer.UploadLimit < 1024 || c.Transfer.UploadLimit > 1<<30 {
+		p.add("transfer.upload_limit (IMPORT_UPLOAD_LIMIT) must be a byte count from 1024 to 1073741824 (default 20971520 = 20 MiB)")
+	}
+	if c.Transfer.Retention < time.Hour {
+		p.add("transfer.retention must be at least 1h (default 168h): jobs, reports and export files live that long")
+	}
+	if c.Transfer.Workers < 1 || c.Transfer.Workers > 64 {
+		p.add("transfer.workers must be between 1 and 64 (default 8)")
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

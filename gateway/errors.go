@@ -15,6 +15,7 @@ import (
 	"github.com/journeygate/gateway/channels/sms"
 	"github.com/journeygate/gateway/channels/wecom"
 	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/contacts/transfer"
 	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
 	"github.com/journeygate/gateway/templates"
@@ -63,7 +64,9 @@ var (
 		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists,
 		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState,
 		KindNotPublished,
-		KindUnknownScript}
+		KindUnknownScript,
+		KindImportBadFile, KindImportTooLarge, KindImportUnknown, KindExportUnknown, KindExportNotReady,
+	}
 )
 
 // Coupon kinds (33xx).
@@ -87,6 +90,15 @@ var (
 // Console kinds (39xx).
 var (
 	KindUnknownScript = Kind{3901, http.StatusNotFound, "unknown_script", "check the script id against GET /api/v1/dialogs; new scripts need POST /api/v1/dialogs/reload"}
+)
+
+// Import and export kinds (38xx).
+var (
+	KindImportBadFile  = Kind{3801, http.StatusUnprocessableEntity, "import_bad_file", "send a CSV (UTF-8 or GBK) or .xlsx whose first row names the columns; map unknown columns with ?mapping= or pass encoding= and format="}
+	KindImportTooLarge = Kind{3802, http.StatusRequestEntityTooLarge, "import_too_large", "split the file, or raise transfer.upload_limit"}
+	KindImportUnknown  = Kind{3803, http.StatusNotFound, "unknown_import", "check the id; jobs are kept for transfer.retention"}
+	KindExportUnknown  = Kind{3804, http.StatusNotFound, "unknown_export", "check the id; jobs are kept for transfer.retention"}
+	KindExportNotReady = Kind{3805, http.StatusConflict, "export_not_ready", "wait until GET /api/v1/exports/:id says done; a failed export says why"}
 )
 
 // Error is a failure the middleware renders as {"code", "error"}.
@@ -161,6 +173,12 @@ var sentinelKinds = []struct {
 	{dialogs.ErrUnknownScript, KindUnknownScript},
 	{dialogs.ErrInvalidInbound, KindInvalidField},
 	{outreach.ErrHandoffsOff, KindNotConfigured},
+	{transfer.ErrBadFile, KindImportBadFile},
+	{transfer.ErrTooLarge, KindImportTooLarge},
+	{transfer.ErrImportNotFound, KindImportUnknown},
+	{transfer.ErrExportNotFound, KindExportUnknown},
+	{transfer.ErrNotReady, KindExportNotReady},
+	{transfer.ErrInvalid, KindInvalidField},
 }
 
 // classify turns any error into a catalogue kind and the message to show.

@@ -73,11 +73,16 @@ func validRequestID(id string) bool {
 // limitBody caps every request body at http.body_limit; reading past it fails
 // with *http.MaxBytesError, which the error middleware renders as 413.
 func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > s.cfg.HTTP.BodyLimit {
-		fail(c, newError(KindBodyTooLarge, "body is %d bytes, the limit is %d", c.Request.ContentLength, s.cfg.HTTP.BodyLimit))
+	limit := s.bodyLimit(c)
+	if c.Request.ContentLength > limit {
+		kind := KindBodyTooLarge
+		if limit != s.cfg.HTTP.BodyLimit {
+			kind = KindImportTooLarge
+		}
+		fail(c, newError(kind, "body is %d bytes, the limit is %d", c.Request.ContentLength, limit))
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.HTTP.BodyLimit)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }
 

@@ -66,6 +66,12 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/handoffs", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.listHandoffs)
 	api.GET("/me", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.me)
 
-	r.GET("/console", s.consoleRedirect) // public: the page holds no data; every API call carries the token
-	r.GET("/console/*file", s.console)   // public
+	r.GET("/console", s.consoleRedirect)                                                              // public: the page holds no data; every API call carries the token
+	r.GET("/console/*file", s.console)                                                                // public
+	api.POST("/imports", s.auth(RoleAdmin, RoleMarketer), s.audited("contacts.import"), s.postImport) // body up to transfer.upload_limit
+	api.GET("/imports/:id", s.auth(RoleAdmin, RoleMarketer), s.getImport)
+	api.GET("/imports/:id/rejects.csv", s.auth(RoleAdmin, RoleMarketer), s.getImportRejects)
+	api.POST("/exports", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.audited("contacts.export"), s.postExport) // sales: own contacts only
+	api.GET("/exports/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getExport)
+	api.GET("/exports/:id/file", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getExportFile)
 }

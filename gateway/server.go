@@ -19,6 +19,7 @@ import (
 	"github.com/journeygate/gateway/channels/wecom"
 	"github.com/journeygate/gateway/configs"
 	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/contacts/transfer"
 	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
 	"github.com/journeygate/gateway/templates"
@@ -52,6 +53,10 @@ type Deps struct {
 	// WorkersReady reports whether this process's send workers run; nil
 	// means it runs none (an API-only gateway).
 	WorkersReady func() error
+	// Imports and Exports run contact import and export jobs; nil answers
+	// their routes with 503.
+	Imports *transfer.Imports
+	Exports *transfer.Exports
 	// Registry receives the gateway's metrics and is served on /metrics.
 	Registry *prometheus.Registry
 	Now      func() time.Time
@@ -83,6 +88,8 @@ type Server struct {
 	engine    *gin.Engine
 	// consoleFiles is the embedded web console, hashed once at start.
 	consoleFiles *consoleAssets
+	imports      *transfer.Imports
+	exports      *transfer.Exports
 }
 
 // New builds the server; it needs Redis, the contact store, a registry and
@@ -119,6 +126,7 @@ func New(d Deps) (*Server, error) {
 	if s.consoleFiles, err = loadConsole(); err != nil {
 		return nil, err
 	}
+	s.imports, s.exports = d.Imports, d.Exports
 	d.Redis.AddHook(m.redisHook())
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true

@@ -133,7 +133,11 @@ func run(cfg configs.Config) error {
 	}
 	mirror := tagMirror(rdb, cfg.WeCom, senders, log)
 	defer func() { _ = mirror.Close() }()
-	workers := startWorkers(rdb, cfg, log, pipeline.Register, campaigns.Register, mirror.Register, notifier.Register)
+	imports, exports, err := buildTransfer(cfg, rdb, store, log)
+	if err != nil {
+		return err
+	}
+	workers := startWorkers(rdb, cfg, log, pipeline.Register, campaigns.Register, mirror.Register, notifier.Register, imports.Register, exports.Register)
 	defer workers.Shutdown()
 	if engine != nil {
 		tickCtx, stopTicks := context.WithCancel(ctx)
@@ -147,7 +151,8 @@ func run(cfg configs.Config) error {
 		return err
 	}
 	deps := gateway.Deps{Scoring: scoring, Notifier: notifier, Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
-		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready, Dialogs: engine, TagMirror: mirror}
+		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready, Dialogs: engine, TagMirror: mirror,
+		Imports: imports, Exports: exports}
 	if cfg.WeCom.CallbacksEnabled() {
 		if deps.WeCom, err = wecom.NewCallback(wecom.CallbackConfig{Token: cfg.WeCom.Token, EncodingAESKey: cfg.WeCom.AESKey, CorpID: cfg.WeCom.CorpID, MaxSkew: cfg.Callbacks.MaxSkew}); err != nil {
 			return err
