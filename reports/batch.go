@@ -28,7 +28,9 @@ func (b *batch) add(key, field string, n int64) {
 	m[field] += n
 }
 
-func (b *batch) set(key string, fieldValues ...any) { b.sets[key] = append(b.sets[key], fieldValues...) }
+func (b *batch) set(key string, fieldValues ...any) {
+	b.sets[key] = append(b.sets[key], fieldValues...)
+}
 
 func (b *batch) member(key string, m string) { b.adds[key] = append(b.adds[key], m) }
 

@@ -30,7 +30,9 @@ func mustLoad(name string) *time.Location {
 }
 
 // at is a moment of November 2026 in Shanghai.
-func at(day, hour, minute int) time.Time { return time.Date(2026, 11, day, hour, minute, 0, 0, shanghai) }
+func at(day, hour, minute int) time.Time {
+	return time.Date(2026, 11, day, hour, minute, 0, 0, shanghai)
+}
 
 func newReports(t *testing.T, rdb redis.UniversalClient, clock *testclock.Clock) *Reports {
 	t.Helper()
