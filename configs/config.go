@@ -25,6 +25,7 @@ type Config struct {
 	Outreach  Outreach  `yaml:"outreach"`
 	Dialogs   Dialogs   `yaml:"dialogs"`
 	Log       Log       `yaml:"log"`
+	Reports   Reports   `yaml:"reports"`
 }
 
 type HTTP struct {
@@ -179,5 +180,6 @@ func Default() Config {
 		Outreach:  Outreach{Workers: 10, MaxRetry: 8},
 		Dialogs:   Dialogs{Dir: "configs/dialogs", ScoringFile: "configs/scoring.yaml"},
 		Log:       Log{Level: "info", Format: "json"},
+		Reports:   Reports{Timezone: "Asia/Shanghai", Currency: "CNY"},
 	}
 }

@@ -66,6 +66,7 @@ func (c *Config) Validate() error {
 	c.validateWeCom(&p)
 	c.validateWeChat(&p)
 	c.validateOutreach(&p)
+	c.validateReports(&p)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

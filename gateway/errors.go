@@ -17,6 +17,7 @@ import (
 	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
+	"github.com/journeygate/gateway/reports"
 	"github.com/journeygate/gateway/templates"
 )
 
@@ -61,7 +62,8 @@ var (
 	KindNotConfigured  = Kind{5002, http.StatusServiceUnavailable, "not_configured", "this gateway runs without that part; check its configuration"}
 	catalogue          = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoHandoff, KindInvalidScripts, KindVersionReused, KindNoTemplate, KindRender, KindUnavailable, KindNotConfigured, KindInternal,
 		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists,
-		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState}
+		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState,
+		KindReportPeriod, KindCurrency}
 )
 
 // Coupon kinds (33xx).
@@ -80,6 +82,12 @@ var (
 	KindCampaignExists  = Kind{3403, http.StatusConflict, "campaign_exists", "campaign ids are never reused; pick another id"}
 	KindCampaignState   = Kind{3404, http.StatusConflict, "campaign_state", "read the campaign's status first: a cancelled or finished campaign cannot be paused or resumed"}
 	KindAudience        = Kind{3401, http.StatusUnprocessableEntity, "invalid_audience", "write terms tag:<name>, stage:<name>, activity:<name> or score>=N joined by AND, OR, NOT and parentheses, with at least one tag term joined by AND"}
+)
+
+// Report kinds (3851-3879).
+var (
+	KindReportPeriod = Kind{3851, http.StatusBadRequest, "invalid_period", "give from and to as dates like 2026-11-01 (days in reports.timezone), from not after to, at most 366 days"}
+	KindCurrency     = Kind{3852, http.StatusUnprocessableEntity, "currency_mismatch", "enter the cost in the reports' currency (reports.currency, default CNY), or leave currency out"}
 )
 
 // Error is a failure the middleware renders as {"code", "error"}.
@@ -150,6 +158,9 @@ var sentinelKinds = []struct {
 	{outreach.ErrCampaignExists, KindCampaignExists},
 	{outreach.ErrCampaignState, KindCampaignState},
 	{outreach.ErrCampaignInvalid, KindInvalidField},
+	{reports.ErrPeriod, KindReportPeriod},
+	{reports.ErrCurrency, KindCurrency},
+	{reports.ErrInvalid, KindInvalidField},
 }
 
 // classify turns any error into a catalogue kind and the message to show.

@@ -56,4 +56,9 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/campaigns/:id/resume", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.resume"), s.steerCampaign(resumeCampaign))
 	api.POST("/campaigns/:id/cancel", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.cancel"), s.steerCampaign(cancelCampaign))
 	api.POST("/coupons/redeem", s.auth(RoleAdmin, RoleMarketer), s.redeemCoupon) // JSON, or a shop system's form post with the same bearer
+	api.PUT("/campaigns/:id/cost", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.cost"), s.putCampaignCost)
+	api.GET("/reports/funnel", s.auth(RoleAdmin, RoleMarketer), s.funnelReport)
+	api.GET("/reports/campaigns", s.auth(RoleAdmin, RoleMarketer), s.campaignReport)
+	api.GET("/reports/channels", s.auth(RoleAdmin, RoleMarketer), s.channelReport)
+	api.GET("/reports/handoffs", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.handoffReport) // sales: their own row only
 }

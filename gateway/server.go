@@ -21,6 +21,7 @@ import (
 	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
+	"github.com/journeygate/gateway/reports"
 	"github.com/journeygate/gateway/templates"
 )
 
@@ -52,6 +53,10 @@ type Deps struct {
 	// WorkersReady reports whether this process's send workers run; nil
 	// means it runs none (an API-only gateway).
 	WorkersReady func() error
+	// Reports pre-aggregates the funnel, campaign, channel and hand-off
+	// reports as events arrive; nil records nothing and answers the report
+	// routes with 503.
+	Reports *reports.Reports
 	// Registry receives the gateway's metrics and is served on /metrics.
 	Registry *prometheus.Registry
 	Now      func() time.Time
@@ -81,6 +86,7 @@ type Server struct {
 	now       func() time.Time
 	reqIDs    *requestIDs
 	engine    *gin.Engine
+	reports   *reports.Reports
 }
 
 // New builds the server; it needs Redis, the contact store, a registry and
@@ -114,6 +120,7 @@ func New(d Deps) (*Server, error) {
 		metrics: m, inbox: newInbox(d.Redis, d.Config.Callbacks.DedupTTL), now: d.Now,
 		reqIDs: newRequestIDs(), bearers: apiTokens{rdb: d.Redis, now: d.Now},
 	}
+	s.reports = d.Reports
 	d.Redis.AddHook(m.redisHook())
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true
