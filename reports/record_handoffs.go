@@ -17,7 +17,7 @@ const (
 // outreach.HandoffObserver with the two methods below).
 func (r *Reports) HandoffOpened(ctx context.Context, rep, contactID string, at time.Time) error {
 	b := newBatch()
-	b.add(handoffDayKey(r.day(at)), cleanLabel(rep)+"|"+statReceived, 1)
+	r.handoffOpened(b, rep, at)
 	return r.flush(ctx, b)
 }
 
@@ -25,11 +25,7 @@ func (r *Reports) HandoffOpened(ctx context.Context, rep, contactID string, at t
 // hand-off in the rep's follow-up histogram.
 func (r *Reports) HandoffFollowedUp(ctx context.Context, rep, contactID string, opened, at time.Time) error {
 	b := newBatch()
-	key, rep := handoffDayKey(r.day(at)), cleanLabel(rep)
-	b.add(key, rep+"|"+statFollowedUp, 1)
-	if !opened.IsZero() && !at.Before(opened) {
-		b.add(key, rep+"|fu|"+strconv.Itoa(bucketOf(at.Sub(opened))), 1)
-	}
+	r.handoffFollowedUp(b, rep, opened, at)
 	return r.flush(ctx, b)
 }
 
@@ -37,6 +33,22 @@ func (r *Reports) HandoffFollowedUp(ctx context.Context, rep, contactID string, 
 // day the SLA ran out.
 func (r *Reports) HandoffBreached(ctx context.Context, rep, contactID string, at time.Time) error {
 	b := newBatch()
-	b.add(handoffDayKey(r.day(at)), cleanLabel(rep)+"|"+statBreached, 1)
+	r.handoffBreached(b, rep, at)
 	return r.flush(ctx, b)
+}
+
+func (r *Reports) handoffOpened(b *batch, rep string, at time.Time) {
+	b.add(handoffDayKey(r.day(at)), cleanLabel(rep)+"|"+statReceived, 1)
+}
+
+func (r *Reports) handoffFollowedUp(b *batch, rep string, opened, at time.Time) {
+	key, rep := handoffDayKey(r.day(at)), cleanLabel(rep)
+	b.add(key, rep+"|"+statFollowedUp, 1)
+	if !opened.IsZero() && !at.Before(opened) {
+		b.add(key, rep+"|fu|"+strconv.Itoa(bucketOf(at.Sub(opened))), 1)
+	}
+}
+
+func (r *Reports) handoffBreached(b *batch, rep string, at time.Time) {
+	b.add(handoffDayKey(r.day(at)), cleanLabel(rep)+"|"+statBreached, 1)
 }

@@ -24,6 +24,8 @@ bench ./cmd/gatewayd '^BenchmarkSendsPerChannel$'
 section "Redis memory: per contact (100k contacts) and per scheduled message (20k)"
 bench ./contacts '^BenchmarkMemoryPerContact$'
 bench ./outreach '^BenchmarkMemoryPerScheduledMessage$'
+section "Report queries over 90 days of aggregates of 1M contacts vs one HGETALL of one day"
+bench ./reports '^BenchmarkReportQueries$'
 section "Per-operation costs"
 go test ./channels/... ./contacts ./templates ./dialogs -run '^$' -benchmem -benchtime 2000x -timeout 20m \
   -bench '^Benchmark(ScanXML|Decode|Apply|ApplyParallel|Render|Validate|Send|Step)$' \
@@ -44,6 +46,9 @@ function m(name) { for (i = 2; i < NF; i++) if ($(i+1) == name) return $i; retur
 /^BenchmarkSendsPerChannel/ {
   printf "sends/s        sms %s, email %s, officialaccount %s, wecom %s (whole stack against the sandbox)\n",
     m("sms-msgs/s"), m("email-msgs/s"), m("officialaccount-msgs/s"), m("wecom-msgs/s") }
+/^BenchmarkReportQueries/ {
+  printf "reports        funnel %s ms, campaigns %s ms, channels %s ms, hand-offs %s ms over 90 days of 1M contacts vs one HGETALL %s ms (ratios %s, %s, %s, %s; target: each well under 1000 ms); %s redis bytes per contact\n",
+    m("funnel-ms"), m("campaigns-ms"), m("channels-ms"), m("handoffs-ms"), m("baseline-ms"), m("funnel-ratio"), m("campaigns-ratio"), m("channels-ratio"), m("handoffs-ratio"), m("redis-bytes/contact") }
 END {
   if (pooled != "") printf "email campaign %s msgs/s pooled vs %s msgs/s naive: ratio %.2f (target >= 4650 msgs/s)\n", pooled, naive, pooled / naive }
 ' "$out"
