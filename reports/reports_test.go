@@ -294,3 +294,40 @@ func TestCSVDefusesFormulas(t *testing.T) {
 		t.Errorf("CSV (-want +got)\n%s", diff)
 	}
 }
+
+// TestReportsOnACluster plays the same week on a three-node Cluster, with
+// the stage facts recorded in bulk (pipelined scripts across slots), and
+// expects the same reports as on one server.
+func TestReportsOnACluster(t *testing.T) {
+	clock := testclock.New(at(7, 9, 0))
+	single, cluster := newReports(t, redistest.Client(t), clock), newReports(t, redistest.Cluster(t), clock)
+	script(t, single)
+	script(t, cluster)
+	ctx := context.Background()
+	facts := []StageFact{{ContactID: "b1", Source: "import:j1", At: at(5, 1, 0), First: true}, {ContactID: "b2", Source: "import:j1", At: at(5, 1, 0), First: true},
+		{ContactID: "b1", Stage: "sql", At: at(6, 1, 0)}, {ContactID: "b2", Stage: "mql", At: at(6, 2, 0)}}
+	must(t, single.RecordStages(ctx, facts))
+	must(t, cluster.RecordStages(ctx, facts))
+	p, err := single.Period("2026-11-01", "2026-11-07")
+	must(t, err)
+	for name, read := range map[string]func(r *Reports) (any, error){
+		"funnel":    func(r *Reports) (any, error) { return r.Funnel(ctx, p, "", true) },
+		"import":    func(r *Reports) (any, error) { return r.Funnel(ctx, p, "import:j1", false) },
+		"campaigns": func(r *Reports) (any, error) { return r.Campaigns(ctx, p, "", true) },
+		"channels":  func(r *Reports) (any, error) { return r.Channels(ctx, p, true) },
+		"handoffs":  func(r *Reports) (any, error) { return r.Handoffs(ctx, p, "", true) },
+	} {
+		want, err := read(single)
+		must(t, err)
+		got, err := read(cluster)
+		must(t, err)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s on a Cluster (-single +cluster)\n%s", name, diff)
+		}
+	}
+	imp, err := cluster.Funnel(ctx, p, "import:j1", false)
+	must(t, err)
+	if got := []int64{imp.Stages[0].Entered, imp.Stages[1].Entered, imp.Stages[2].Entered}; !cmp.Equal(got, []int64{2, 2, 1}) {
+		t.Errorf("import:j1 entered prospect, mql, sql = %v, want [2 2 1]", got)
+	}
+}
