@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
 	"github.com/journeygate/gateway/reports"
 )
@@ -228,5 +229,45 @@ func TestReportRoutesNeedReports(t *testing.T) {
 	h := newHarness(t)
 	if r := h.api(http.MethodGet, "/api/v1/reports/funnel", ""); r.Status != http.StatusServiceUnavailable || r.code(t) != KindNotConfigured.Code {
 		t.Errorf("without reports: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestScriptStageChangesCountOnceInTheFunnel(t *testing.T) {
+	h, pipe, _ := dialogHarness(t, expoScript)
+	res, err := h.store.Apply(t.Context(), contacts.Change{Identities: []contacts.Identity{{Kind: contacts.KindOpenID, Value: "oFan"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewDialogActions(h.store, pipe, outreach.NewCoupons(h.rdb, h.clock.Now), nil, h.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := reports.New(h.rdb, reports.Options{Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetReports(r)
+	for range 2 { // the step again, as after a crash
+		if err := a.SetStage(t.Context(), dialogs.Target{ContactID: res.ContactID, Script: "expo_welcome@1", Step: "act", Key: "k1"}, "sql"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := r.Period("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := r.Funnel(t.Context(), p, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entered []int64
+	for _, s := range f.Stages {
+		entered = append(entered, s.Entered)
+	}
+	if diff := cmp.Diff([]int64{1, 1, 1, 0}, entered); diff != "" {
+		t.Errorf("entered prospect, mql, sql, customer (-want +got)\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{reports.SourceUnknown}, f.Sources); diff != "" {
+		t.Errorf("sources (-want +got)\n%s", diff)
 	}
 }

@@ -160,7 +160,7 @@ func stageArgs(f StageFact) []any {
 
 // countStage turns one script answer into counter increments.
 func (r *Reports) countStage(b *batch, f StageFact, v []any) error {
-	if len(v) != 6 {
+	if len(v) != 7 {
 		return errors.New("reports: stage.lua answered an unexpected shape")
 	}
 	changed, _ := v[0].(int64)
@@ -168,7 +168,7 @@ func (r *Reports) countStage(b *batch, f StageFact, v []any) error {
 	sinceMS, _ := strconv.ParseInt(str(v[2]), 10, 64)
 	src, campaign := str(v[3]), str(v[4])
 	touchMS, _ := strconv.ParseInt(str(v[5]), 10, 64)
-	if changed == 2 || (changed == 1 && f.First) {
+	if fresh, _ := v[6].(int64); fresh == 1 {
 		b.member(funnelSourcesKey(), src)
 	}
 	if changed != 1 {
