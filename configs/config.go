@@ -26,6 +26,7 @@ type Config struct {
 	Dialogs   Dialogs   `yaml:"dialogs"`
 	Log       Log       `yaml:"log"`
 	Transfer  Transfer  `yaml:"transfer"`
+	Reports   Reports   `yaml:"reports"`
 }
 
 // Transfer configures contact import and export jobs.
@@ -194,5 +195,6 @@ func Default() Config {
 		Dialogs:   Dialogs{Dir: "configs/dialogs", ScoringFile: "configs/scoring.yaml"},
 		Log:       Log{Level: "info", Format: "json"},
 		Transfer:  Transfer{UploadLimit: 20 << 20, Retention: 7 * 24 * time.Hour, Workers: 8},
+		Reports:   Reports{Timezone: "Asia/Shanghai", Currency: "CNY"},
 	}
 }

@@ -75,6 +75,7 @@ func (c *Config) Validate() error {
 	if c.Transfer.Workers < 1 || c.Transfer.Workers > 64 {
 		p.add("transfer.workers must be between 1 and 64 (default 8)")
 	}
+	c.validateReports(&p)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -195,6 +196,8 @@ func (s *Server) issueCoupon(c *gin.Context) {
 type couponRedeemRequest struct {
 	Code    string `json:"code"`
 	OrderID string `json:"order_id"`
+	// Amount is the order's value, optional, for the campaign report's revenue.
+	Amount *json.Number `json:"amount"`
 }
 
 // redeemCoupon marks a code used and makes its holder a customer: tag
@@ -212,6 +215,11 @@ func (s *Server) redeemCoupon(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
+	amount, err := redeemAmount(req.Amount)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	r, err := s.coupons().Redeem(ctx, req.Code, req.OrderID)
 	if err != nil {
 		fail(c, err)
@@ -243,6 +251,9 @@ func (s *Server) redeemCoupon(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if !r.Duplicate {
+		s.reportRedemption(ctx, r, amount)
+	}
 	c.JSON(http.StatusOK, r)
 }
 
@@ -263,13 +274,18 @@ func bindRedeem(c *gin.Context) (couponRedeemRequest, bool) {
 		return req, false
 	}
 	form := c.Request.PostForm
-	for _, f := range []string{"code", "order_id"} {
+	for _, f := range []string{"code", "order_id", "amount"} {
 		if len(form[f]) > 1 {
 			fail(c, invalidField(f, "is given %d times; give it once", len(form[f])))
 			return req, false
 		}
 	}
-	return couponRedeemRequest{Code: form.Get("code"), OrderID: form.Get("order_id")}, true
+	req = couponRedeemRequest{Code: form.Get("code"), OrderID: form.Get("order_id")}
+	if a := form.Get("amount"); a != "" {
+		n := json.Number(a)
+		req.Amount = &n
+	}
+	return req, true
 }
 
 // couponRemindRequest is POST /api/v1/coupons/batches/:id/remind.

@@ -94,6 +94,9 @@ func (s *Server) eventFromRequest(req eventRequest) (channels.Event, error) {
 		}
 		at = *req.At
 	}
+	if err := validateOrderPaid(req.Type, props); err != nil {
+		return channels.Event{}, err
+	}
 	ev := channels.Event{Source: channels.API, Type: req.Type, At: at, Contact: ids, Props: props}
 	if req.ID != "" {
 		ev.ID = "api:" + req.ID

@@ -34,14 +34,7 @@ func newTransferHarness(t *testing.T, edit ...func(*configs.Config)) *harness {
 	}, edit...)
 }
 
-// token issues a per-person token with a role.
-func (h *harness) token(role, userid string) string {
-	h.t.Helper()
-	got := h.mustStatus(h.api(http.MethodPost, "/api/v1/tokens", `{"name":"`+role+` `+userid+`","role":"`+role+`","userid":"`+userid+`"}`), http.StatusCreated)
-	return got["token"].(string)
-}
-
-func (h *harness) as(token, method, path, contentType string, body []byte) response {
+func (h *harness) asWith(token, method, path, contentType string, body []byte) response {
 	h.t.Helper()
 	return h.do(method, path, bytes.NewReader(body), "Authorization", "Bearer "+token, "Content-Type", contentType)
 }
@@ -62,9 +55,9 @@ func multipartFile(t *testing.T, name string, data []byte) ([]byte, string) {
 
 func TestImportAPI(t *testing.T) {
 	h := newTransferHarness(t)
-	marketer := h.token("marketer", "mk.zhao")
+	marketer := h.issueToken("marketer mk.zhao", "marketer", "mk.zhao")
 	body, ctype := multipartFile(t, "展会名单.csv", []byte("手机号,姓名,标签\n13800138000,王伟,vip\n12345,坏号码,\n"))
-	r := h.as(marketer, http.MethodPost, "/api/v1/imports", ctype, body)
+	r := h.asWith(marketer, http.MethodPost, "/api/v1/imports", ctype, body)
 	job := h.mustStatus(r, http.StatusAccepted)
 	id := job["id"].(string)
 	if job["status"] != transfer.StatusQueued || job["file_name"] != "展会名单.csv" {
@@ -73,7 +66,7 @@ func TestImportAPI(t *testing.T) {
 	if err := h.srv.imports.Run(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
-	got := h.mustStatus(h.as(marketer, http.MethodGet, "/api/v1/imports/"+id, "", nil), http.StatusOK)
+	got := h.mustStatus(h.asWith(marketer, http.MethodGet, "/api/v1/imports/"+id, "", nil), http.StatusOK)
 	for _, k := range []string{"id", "created_at", "finished_at", "changes", "size", "by", "format", "encoding", "file_name", "dry_run"} {
 		delete(got, k)
 	}
@@ -83,7 +76,7 @@ func TestImportAPI(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("progress (-want +got):\n%s", diff)
 	}
-	rej := h.as(marketer, http.MethodGet, "/api/v1/imports/"+id+"/rejects.csv", "", nil)
+	rej := h.asWith(marketer, http.MethodGet, "/api/v1/imports/"+id+"/rejects.csv", "", nil)
 	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(rej.Body, "\uFEFF"))).ReadAll()
 	if rej.Status != http.StatusOK || err != nil || len(recs) != 2 || recs[1][0] != "3" || recs[1][1] != "手机号" {
 		t.Errorf("rejects.csv: %d %q (%v)", rej.Status, rej.Body, err)
@@ -97,7 +90,7 @@ func TestImportAPI(t *testing.T) {
 	}
 
 	// A raw body with a dry run and an explicit mapping.
-	raw := h.as(marketer, http.MethodPost, "/api/v1/imports?dry_run=1&mapping="+`{"Mobile":"phone","Notes":"ignore"}`, "text/csv", []byte("Mobile,Notes\n13900139000,x\n"))
+	raw := h.asWith(marketer, http.MethodPost, "/api/v1/imports?dry_run=1&mapping="+`{"Mobile":"phone","Notes":"ignore"}`, "text/csv", []byte("Mobile,Notes\n13900139000,x\n"))
 	dry := h.mustStatus(raw, http.StatusAccepted)
 	if dry["dry_run"] != true {
 		t.Errorf("dry run job %v", dry)
@@ -106,7 +99,7 @@ func TestImportAPI(t *testing.T) {
 
 func TestImportAPIRefusals(t *testing.T) {
 	h := newTransferHarness(t, func(c *configs.Config) { c.Transfer.UploadLimit = 4096 })
-	sales := h.token("sales", "rep.li")
+	sales := h.issueToken("sales rep.li", "sales", "rep.li")
 	for _, tt := range []struct {
 		name, token, path string
 		body              []byte
@@ -124,7 +117,7 @@ func TestImportAPIRefusals(t *testing.T) {
 			if tt.body == nil {
 				method = http.MethodGet
 			}
-			r := h.as(tt.token, method, tt.path, "text/csv", tt.body)
+			r := h.asWith(tt.token, method, tt.path, "text/csv", tt.body)
 			if r.Status != tt.status || r.code(t) != tt.code {
 				t.Errorf("got %d %s, want %d code %d", r.Status, r.Body, tt.status, tt.code)
 			}
@@ -145,16 +138,16 @@ func TestExportAPISalesSeeOwnContacts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sales := h.token("sales", "rep.li")
-	job := h.mustStatus(h.as(sales, http.MethodPost, "/api/v1/exports", "application/json", []byte(`{"audience":"tag:vip","fields":["name","phone","owner"]}`)), http.StatusAccepted)
+	sales := h.issueToken("sales rep.li", "sales", "rep.li")
+	job := h.mustStatus(h.asWith(sales, http.MethodPost, "/api/v1/exports", "application/json", []byte(`{"audience":"tag:vip","fields":["name","phone","owner"]}`)), http.StatusAccepted)
 	id := job["id"].(string)
-	if r := h.as(sales, http.MethodGet, "/api/v1/exports/"+id+"/file", "", nil); r.Status != 409 || r.code(t) != KindExportNotReady.Code {
+	if r := h.asWith(sales, http.MethodGet, "/api/v1/exports/"+id+"/file", "", nil); r.Status != 409 || r.code(t) != KindExportNotReady.Code {
 		t.Errorf("file before the job ran: %d %s", r.Status, r.Body)
 	}
 	if err := h.srv.exports.Run(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
-	file := h.as(sales, http.MethodGet, "/api/v1/exports/"+id+"/file", "", nil)
+	file := h.asWith(sales, http.MethodGet, "/api/v1/exports/"+id+"/file", "", nil)
 	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(file.Body, "\uFEFF"))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -167,12 +160,12 @@ func TestExportAPISalesSeeOwnContacts(t *testing.T) {
 	if diff := cmp.Diff(want, recs); diff != "" {
 		t.Errorf("sales export (-want +got):\n%s", diff)
 	}
-	progress := h.mustStatus(h.as(sales, http.MethodGet, "/api/v1/exports/"+id, "", nil), http.StatusOK)
+	progress := h.mustStatus(h.asWith(sales, http.MethodGet, "/api/v1/exports/"+id, "", nil), http.StatusOK)
 	if progress["status"] != "done" || progress["rows_total"] != float64(3) || progress["exported"] != float64(2) {
 		t.Errorf("progress %v", progress)
 	}
-	other := h.token("sales", "rep.wang")
-	if r := h.as(other, http.MethodGet, "/api/v1/exports/"+id+"/file", "", nil); r.Status != 404 {
+	other := h.issueToken("sales rep.wang", "sales", "rep.wang")
+	if r := h.asWith(other, http.MethodGet, "/api/v1/exports/"+id+"/file", "", nil); r.Status != 404 {
 		t.Errorf("another rep read the export: %d", r.Status)
 	}
 	audit := h.mustStatus(h.api(http.MethodGet, "/api/v1/audit?action=contacts.export", ""), http.StatusOK)["entries"].([]any)

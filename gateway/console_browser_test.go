@@ -223,18 +223,6 @@ func (p *page) navPages() []string {
 	return pages
 }
 
-// issueToken gets a per-person token through the API.
-func (h *harness) issueToken(name, role, userid string) string {
-	h.t.Helper()
-	body, _ := json.Marshal(map[string]string{"name": name, "role": role, "userid": userid})
-	got := h.mustStatus(h.api(http.MethodPost, "/api/v1/tokens", string(body)), http.StatusCreated)
-	tok, _ := got["token"].(string)
-	if tok == "" {
-		h.t.Fatalf("no token in %v", got)
-	}
-	return tok
-}
-
 func TestConsoleWrongTokenShowsTheCataloguedError(t *testing.T) {
 	h := newHarness(t)
 	p := openConsole(t, h)

@@ -15,6 +15,7 @@ import (
 	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
+	"github.com/journeygate/gateway/reports"
 )
 
 // ErrNoIdentity means a dialog action named a contact that has no identity
@@ -32,7 +33,11 @@ type DialogActions struct {
 	log      *zap.Logger
 	now      func() time.Time
 	notifier *outreach.RepNotifier
+	reports  *reports.Reports
 }
+
+// SetReports makes stage changes by scripts count in the reports.
+func (a *DialogActions) SetReports(r *reports.Reports) { a.reports = r }
 
 // SetNotifier makes hand-offs notify the rep in WeCom.
 func (a *DialogActions) SetNotifier(n *outreach.RepNotifier) { a.notifier = n }
@@ -128,7 +133,11 @@ func (a *DialogActions) Score(ctx context.Context, t dialogs.Target, delta int) 
 }
 
 func (a *DialogActions) SetStage(ctx context.Context, t dialogs.Target, stage string) error {
-	return a.apply(ctx, t, contacts.Change{Stage: stage})
+	if err := a.apply(ctx, t, contacts.Change{Stage: stage}); err != nil {
+		return err
+	}
+	reportStage(ctx, a.reports, a.log, t.ContactID, stage, a.now())
+	return nil
 }
 
 // marketingChannels are withdrawn together when an unsubscribe arrives

@@ -18,6 +18,7 @@ import (
 	"github.com/journeygate/gateway/contacts/transfer"
 	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
+	"github.com/journeygate/gateway/reports"
 	"github.com/journeygate/gateway/templates"
 )
 
@@ -66,6 +67,7 @@ var (
 		KindNotPublished,
 		KindUnknownScript,
 		KindImportBadFile, KindImportTooLarge, KindImportUnknown, KindExportUnknown, KindExportNotReady,
+		KindReportPeriod, KindCurrency,
 	}
 )
 
@@ -99,6 +101,12 @@ var (
 	KindImportUnknown  = Kind{3803, http.StatusNotFound, "unknown_import", "check the id; jobs are kept for transfer.retention"}
 	KindExportUnknown  = Kind{3804, http.StatusNotFound, "unknown_export", "check the id; jobs are kept for transfer.retention"}
 	KindExportNotReady = Kind{3805, http.StatusConflict, "export_not_ready", "wait until GET /api/v1/exports/:id says done; a failed export says why"}
+)
+
+// Report kinds (3851-3879).
+var (
+	KindReportPeriod = Kind{3851, http.StatusBadRequest, "invalid_period", "give from and to as dates like 2026-11-01 (days in reports.timezone), from not after to, at most 366 days"}
+	KindCurrency     = Kind{3852, http.StatusUnprocessableEntity, "currency_mismatch", "enter the cost in the reports' currency (reports.currency, default CNY), or leave currency out"}
 )
 
 // Error is a failure the middleware renders as {"code", "error"}.
@@ -179,6 +187,9 @@ var sentinelKinds = []struct {
 	{transfer.ErrExportNotFound, KindExportUnknown},
 	{transfer.ErrNotReady, KindExportNotReady},
 	{transfer.ErrInvalid, KindInvalidField},
+	{reports.ErrPeriod, KindReportPeriod},
+	{reports.ErrCurrency, KindCurrency},
+	{reports.ErrInvalid, KindInvalidField},
 }
 
 // classify turns any error into a catalogue kind and the message to show.

@@ -209,3 +209,15 @@ func (h *harness) timeline(id string) []map[string]any {
 	}
 	return body.Entries
 }
+
+// issueToken gets a per-person token through the API.
+func (h *harness) issueToken(name, role, userid string) string {
+	h.t.Helper()
+	body, _ := json.Marshal(map[string]string{"name": name, "role": role, "userid": userid})
+	got := h.mustStatus(h.api(http.MethodPost, "/api/v1/tokens", string(body)), http.StatusCreated)
+	tok, _ := got["token"].(string)
+	if tok == "" {
+		h.t.Fatalf("no token in %v", got)
+	}
+	return tok
+}

@@ -49,6 +49,7 @@ func (s *Server) ingestReply(ctx context.Context, ev channels.Event, passive boo
 	if err != nil {
 		return outcomeFailed, nil, err
 	}
+	s.reportEvent(ctx, ev, ch, res)
 	if ch.ScoreDelta != 0 {
 		// Idempotent, so it runs on retries too: a promotion that failed
 		// (and made us answer 5xx) happens when the platform tries again.
@@ -246,6 +247,9 @@ func (s *Server) promote(ctx context.Context, contactID string, ev channels.Even
 	}
 	res, err := s.contacts.Apply(ctx, contacts.Change{EventID: "stage:" + contactID + ":" + next, Identities: []contacts.Identity{id},
 		Stage: next, Timeline: &contacts.Entry{At: s.now(), Type: "stage_changed", Source: "scoring", Props: props}})
+	if err == nil && !res.Duplicate {
+		reportStage(ctx, s.reports, s.log, contactID, next, s.now())
+	}
 	if err != nil || res.Duplicate || rep == "" {
 		return err
 	}

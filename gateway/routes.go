@@ -74,4 +74,9 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/exports", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.audited("contacts.export"), s.postExport) // sales: own contacts only
 	api.GET("/exports/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getExport)
 	api.GET("/exports/:id/file", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getExportFile)
+	api.PUT("/campaigns/:id/cost", s.auth(RoleAdmin, RoleMarketer), s.audited("campaign.cost"), s.putCampaignCost)
+	api.GET("/reports/funnel", s.auth(RoleAdmin, RoleMarketer), s.funnelReport)
+	api.GET("/reports/campaigns", s.auth(RoleAdmin, RoleMarketer), s.campaignReport)
+	api.GET("/reports/channels", s.auth(RoleAdmin, RoleMarketer), s.channelReport)
+	api.GET("/reports/handoffs", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.handoffReport) // sales: their own row only
 }

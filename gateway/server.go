@@ -22,6 +22,7 @@ import (
 	"github.com/journeygate/gateway/contacts/transfer"
 	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/outreach"
+	"github.com/journeygate/gateway/reports"
 	"github.com/journeygate/gateway/templates"
 )
 
@@ -57,6 +58,10 @@ type Deps struct {
 	// their routes with 503.
 	Imports *transfer.Imports
 	Exports *transfer.Exports
+	// Reports pre-aggregates the funnel, campaign, channel and hand-off
+	// reports as events arrive; nil records nothing and answers the report
+	// routes with 503.
+	Reports *reports.Reports
 	// Registry receives the gateway's metrics and is served on /metrics.
 	Registry *prometheus.Registry
 	Now      func() time.Time
@@ -90,6 +95,7 @@ type Server struct {
 	consoleFiles *consoleAssets
 	imports      *transfer.Imports
 	exports      *transfer.Exports
+	reports      *reports.Reports
 }
 
 // New builds the server; it needs Redis, the contact store, a registry and
@@ -127,6 +133,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.imports, s.exports = d.Imports, d.Exports
+	s.reports = d.Reports
 	d.Redis.AddHook(m.redisHook())
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true

@@ -67,17 +67,39 @@ func (p *Pipeline) countMessage(ctx context.Context, m *Message, channel, stat s
 	}
 }
 
-// countByID is countMessage for callers holding only the message id.
+// countByID is countMessage for callers holding only the message id; it
+// also tells the observer.
 func (p *Pipeline) countByID(ctx context.Context, id, stat string) {
-	v, err := p.rdb.HMGet(ctx, messageKey(id), "campaign", "variant", "channel").Result()
-	if err != nil || len(v) != 3 {
-		p.opt.Log.Warn("campaign statistic not counted", zap.String("message", id), zap.String("stat", stat), zap.Error(err))
+	m, channel, ok := p.statFields(ctx, id, stat)
+	if !ok {
 		return
+	}
+	p.countMessage(ctx, m, channel, stat)
+	p.observe(ctx, MessageEvent{MessageID: id, ContactID: m.ContactID, Campaign: m.Campaign, Variant: m.Variant, Channel: channel, Stat: stat})
+}
+
+// observeByID tells the observer about an outcome of a message known by id.
+func (p *Pipeline) observeByID(ctx context.Context, id, stat string) {
+	if p.opt.Observer == nil {
+		return
+	}
+	if m, channel, ok := p.statFields(ctx, id, stat); ok {
+		p.observe(ctx, MessageEvent{MessageID: id, ContactID: m.ContactID, Campaign: m.Campaign, Variant: m.Variant, Channel: channel, Stat: stat})
+	}
+}
+
+// statFields reads what statistics need of a message record.
+func (p *Pipeline) statFields(ctx context.Context, id, stat string) (*Message, string, bool) {
+	v, err := p.rdb.HMGet(ctx, messageKey(id), "campaign", "variant", "channel", "contact_id").Result()
+	if err != nil || len(v) != 4 {
+		p.opt.Log.Warn("message statistic not counted", zap.String("message", id), zap.String("stat", stat), zap.Error(err))
+		return nil, "", false
 	}
 	campaign, _ := v[0].(string)
 	variant, _ := v[1].(string)
 	channel, _ := v[2].(string)
-	p.countMessage(ctx, &Message{ID: id, Campaign: campaign, Variant: variant}, channel, stat)
+	contact, _ := v[3].(string)
+	return &Message{ID: id, Campaign: campaign, Variant: variant, ContactID: contact}, channel, true
 }
 
 // Stats reads a campaign's statistics.

@@ -25,6 +25,8 @@ type RepNotifier struct {
 	onDuty  []string
 	baseURL string
 	policy  *HandoffPolicy
+	// observer hears about hand-offs (reports); nil tells no one.
+	observer HandoffObserver
 }
 
 const (

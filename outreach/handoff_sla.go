@@ -46,6 +46,29 @@ type slaPayload struct {
 	Step    string `json:"step"` // remind, then escalate
 }
 
+// HandoffObserver hears hand-offs open, get followed up and breach the
+// SLA, so reports count them per rep as they happen. Its failures are
+// logged and never undo the hand-off.
+type HandoffObserver interface {
+	HandoffOpened(ctx context.Context, rep, contactID string, at time.Time) error
+	HandoffFollowedUp(ctx context.Context, rep, contactID string, opened, at time.Time) error
+	HandoffBreached(ctx context.Context, rep, contactID string, at time.Time) error
+}
+
+// SetObserver sets who hears about hand-offs; nil tells no one.
+func (n *RepNotifier) SetObserver(o HandoffObserver) {
+	if n != nil {
+		n.observer = o
+	}
+}
+
+// observed logs an observer's failure.
+func (n *RepNotifier) observed(err error, what, contactID string) {
+	if err != nil {
+		n.tasks.log.Warn("hand-off not reported", zap.String("what", what), zap.String("contact", contactID), zap.Error(err))
+	}
+}
+
 // SetPolicy sets the follow-up rule; without it hand-offs are never chased.
 func (n *RepNotifier) SetPolicy(p HandoffPolicy) {
 	if p.SLA <= 0 {
@@ -84,6 +107,9 @@ func (n *RepNotifier) Opened(ctx context.Context, c *contacts.Contact, rep strin
 	if err := n.rdb.Set(ctx, repLatestKey(rep), c.ID, 30*24*time.Hour).Err(); err != nil {
 		return fmt.Errorf("outreach: record the hand-off: %w", err)
 	}
+	if n.observer != nil {
+		n.observed(n.observer.HandoffOpened(ctx, rep, c.ID, now), "opened", c.ID)
+	}
 	body, _ := json.Marshal(slaPayload{Contact: c.ID, Rep: rep, Opened: opened, Step: "remind"})
 	_, err = n.tasks.queue.EnqueueContext(ctx, asynq.NewTask(taskHandoffSLA, body), asynq.ProcessIn(n.policy.SLA),
 		asynq.TaskID(fmt.Sprintf("sla-%s-%d-remind", c.ID, opened)), asynq.MaxRetry(10))
@@ -101,7 +127,7 @@ func (n *RepNotifier) FollowedUp(ctx context.Context, contactID string, now time
 	if n == nil {
 		return ErrNoOpenHandoff
 	}
-	h, err := n.rdb.HMGet(ctx, handoffKey(contactID), "status", "rep").Result()
+	h, err := n.rdb.HMGet(ctx, handoffKey(contactID), "status", "rep", "opened").Result()
 	if err != nil {
 		return err
 	}
@@ -115,7 +141,14 @@ func (n *RepNotifier) FollowedUp(ctx context.Context, contactID string, now time
 		p.ZRem(ctx, repOpenKey(rep), contactID)
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	if n.observer != nil {
+		opened, _ := h[2].(string)
+		n.observed(n.observer.HandoffFollowedUp(ctx, rep, contactID, msTime(opened), now), "followed up", contactID)
+	}
+	return nil
 }
 
 // LatestOpen is the contact a rep was last handed, for a "已跟进" reply in
@@ -145,6 +178,12 @@ func (n *RepNotifier) handleSLA(ctx context.Context, t *asynq.Task) error {
 	}
 	switch p.Step {
 	case "remind":
+		// Counted once per hand-off, though asynq may run this step again.
+		if first, err := n.rdb.HSetNX(ctx, handoffKey(p.Contact), "breached", 1).Result(); err != nil {
+			return err
+		} else if first && n.observer != nil {
+			n.observed(n.observer.HandoffBreached(ctx, p.Rep, p.Contact, time.UnixMilli(p.Opened).Add(n.policy.SLA)), "breached", p.Contact)
+		}
 		if err := n.card(ctx, p.Rep, "跟进提醒："+h["name"], "这条线索交给您已超过 "+n.policy.SLA.String()+"，还没有标记已跟进。跟进后在应用里回复「已跟进」。", p.Contact); err != nil {
 			return err
 		}

@@ -57,6 +57,8 @@ type Options struct {
 	Caps *Caps
 	// Quiet holds marketing back at night; nil never does.
 	Quiet *QuietHours
+	// Observer hears every message outcome (reports); nil tells no one.
+	Observer MessageObserver
 }
 
 // Pipeline accepts intents and sends them from asynq workers.
@@ -285,7 +287,10 @@ func (p *Pipeline) MarkDelivered(ctx context.Context, id string) error {
 
 // MarkUndelivered records a receipt saying the platform could not deliver.
 func (p *Pipeline) MarkUndelivered(ctx context.Context, id, reason string) error {
-	_, _, err := p.records.move(ctx, id, []Status{StatusSent, StatusSending}, StatusFailed, p.opt.Now(), false, "error", "undelivered: "+reason)
+	moved, _, err := p.records.move(ctx, id, []Status{StatusSent, StatusSending}, StatusFailed, p.opt.Now(), false, "error", "undelivered: "+reason)
+	if moved {
+		p.observeByID(ctx, id, string(StatusFailed))
+	}
 	return err
 }
 

@@ -135,6 +135,10 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 			return p.sent(ctx, m, contact, out, content.Version, receipt)
 		}
 		kind := channels.KindOfError(err)
+		if kind != channels.Transient || errors.Is(err, channels.ErrOutcomeUnknown) {
+			// A failure on this channel, whatever happens to the message.
+			p.observe(ctx, MessageEvent{MessageID: m.ID, ContactID: contact.ID, Campaign: m.Campaign, Variant: m.Variant, Channel: string(ch), Stat: string(StatusFailed)})
+		}
 		if errors.Is(err, channels.ErrOutcomeUnknown) {
 			// It may have gone out: a resend could be a duplicate. The cap
 			// place stays taken, and a delivery receipt can still arrive.
@@ -182,6 +186,7 @@ func (p *Pipeline) sent(ctx context.Context, m *Message, c *contacts.Contact, ou
 	}
 	p.sends.WithLabelValues(string(out.Channel), string(StatusSent)).Inc()
 	p.countMessage(ctx, m, string(out.Channel), string(StatusSent))
+	p.observe(ctx, MessageEvent{MessageID: m.ID, ContactID: c.ID, Campaign: m.Campaign, Variant: m.Variant, Channel: string(out.Channel), Stat: string(StatusSent)})
 	p.note(ctx, c, m, "message_sent", map[string]string{"channel": string(out.Channel), "kind": kind, "platform_id": r.PlatformID, "template_version": strconv.Itoa(version)})
 	return nil
 }

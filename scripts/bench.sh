@@ -26,6 +26,8 @@ bench ./contacts '^BenchmarkMemoryPerContact$'
 bench ./outreach '^BenchmarkMemoryPerScheduledMessage$'
 section "Contact import: 100k-row CSV through the job vs the same rows applied directly with contacts.Store.Apply"
 bench ./contacts/transfer '^BenchmarkImport100k$'
+section "Report queries over 90 days of aggregates of 1M contacts vs one HGETALL of one day"
+bench ./reports '^BenchmarkReportQueries$'
 section "Per-operation costs"
 go test ./channels/... ./contacts ./templates ./dialogs -run '^$' -benchmem -benchtime 2000x -timeout 20m \
   -bench '^Benchmark(ScanXML|Decode|Apply|ApplyParallel|Render|Validate|Send|Step)$' \
@@ -49,6 +51,9 @@ function m(name) { for (i = 2; i < NF; i++) if ($(i+1) == name) return $i; retur
 /^BenchmarkImport100k/ {
   printf "import         %s rows/s vs direct Apply %s rows/s: ratio %s; peak heap %s MiB for a %s MiB file\n",
     m("import-rows/s"), m("baseline-rows/s"), m("ratio"), m("peak-heap-MiB"), m("file-MiB") }
+/^BenchmarkReportQueries/ {
+  printf "reports        funnel %s ms, campaigns %s ms, channels %s ms, hand-offs %s ms over 90 days of 1M contacts vs one HGETALL %s ms (ratios %s, %s, %s, %s; target: each well under 1000 ms); %s redis bytes per contact\n",
+    m("funnel-ms"), m("campaigns-ms"), m("channels-ms"), m("handoffs-ms"), m("baseline-ms"), m("funnel-ratio"), m("campaigns-ratio"), m("channels-ratio"), m("handoffs-ratio"), m("redis-bytes/contact") }
 END {
   if (pooled != "") printf "email campaign %s msgs/s pooled vs %s msgs/s naive: ratio %.2f (target >= 4650 msgs/s)\n", pooled, naive, pooled / naive }
 ' "$out"

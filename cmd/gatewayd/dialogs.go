@@ -17,6 +17,7 @@ import (
 	"github.com/journeygate/gateway/dialogs"
 	"github.com/journeygate/gateway/gateway"
 	"github.com/journeygate/gateway/outreach"
+	"github.com/journeygate/gateway/reports"
 )
 
 // tickEvery is how often due dialog sessions (timeouts, idle ends) move:
@@ -27,7 +28,7 @@ const tickEvery = 5 * time.Second
 // when the folder is missing or holds no scripts, so a deployment without
 // scripts runs without the engine. A folder with broken scripts stops the
 // start: gatewayd -check lists the problems.
-func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts.Store, pipe *outreach.Pipeline, notifier *outreach.RepNotifier, log *zap.Logger) (*dialogs.Engine, error) {
+func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts.Store, pipe *outreach.Pipeline, notifier *outreach.RepNotifier, log *zap.Logger, rep *reports.Reports) (*dialogs.Engine, error) {
 	if _, err := os.Stat(cfg.Dialogs.Dir); errors.Is(err, fs.ErrNotExist) {
 		log.Info("no dialog scripts folder; running without scripts", zap.String("dir", cfg.Dialogs.Dir))
 		return nil, nil
@@ -47,6 +48,7 @@ func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts
 		return nil, err
 	}
 	actions.SetNotifier(notifier)
+	actions.SetReports(rep)
 	engine, err := dialogs.NewEngine(rdb, lib, actions, dialogs.Options{})
 	if err != nil {
 		return nil, err

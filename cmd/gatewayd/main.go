@@ -115,8 +115,12 @@ func run(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
+	rep, err := buildReports(cfg.Reports, rdb, log.Named("reports"))
+	if err != nil {
+		return err
+	}
 	pipeline, err := outreach.New(rdb, store, outreach.TemplateRenderer{Store: tplStore, Renderer: renderer}, senders,
-		outreach.Options{MaxRetry: cfg.Outreach.MaxRetry, Log: log.Named("outreach"), Registry: registry, Caps: caps, Quiet: quiet})
+		outreach.Options{MaxRetry: cfg.Outreach.MaxRetry, Log: log.Named("outreach"), Registry: registry, Caps: caps, Quiet: quiet, Observer: rep})
 	if err != nil {
 		return err
 	}
@@ -126,14 +130,15 @@ func run(cfg configs.Config) error {
 		return err
 	}
 	notifier := repNotifier(rdb, cfg, senders, log)
+	notifier.SetObserver(rep)
 	defer func() { _ = notifier.Close() }()
-	engine, err := buildDialogs(cfg, rdb, store, pipeline, notifier, log)
+	engine, err := buildDialogs(cfg, rdb, store, pipeline, notifier, log, rep)
 	if err != nil {
 		return err
 	}
 	mirror := tagMirror(rdb, cfg.WeCom, senders, log)
 	defer func() { _ = mirror.Close() }()
-	imports, exports, err := buildTransfer(cfg, rdb, store, log)
+	imports, exports, err := buildTransfer(cfg, rdb, store, rep, log)
 	if err != nil {
 		return err
 	}
@@ -152,7 +157,7 @@ func run(cfg configs.Config) error {
 	}
 	deps := gateway.Deps{Scoring: scoring, Notifier: notifier, Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
 		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready, Dialogs: engine, TagMirror: mirror,
-		Imports: imports, Exports: exports}
+		Imports: imports, Exports: exports, Reports: rep}
 	if cfg.WeCom.CallbacksEnabled() {
 		if deps.WeCom, err = wecom.NewCallback(wecom.CallbackConfig{Token: cfg.WeCom.Token, EncodingAESKey: cfg.WeCom.AESKey, CorpID: cfg.WeCom.CorpID, MaxSkew: cfg.Callbacks.MaxSkew}); err != nil {
 			return err

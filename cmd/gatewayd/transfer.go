@@ -15,11 +15,12 @@ import (
 // buildTransfer wires contact imports and exports: phone numbers are
 // normalised the way the SMS channel spells them, audiences resolve like
 // campaign audiences, and the jobs run on the low-priority queue so a big
-// import never delays a customer's reply.
-func buildTransfer(cfg configs.Config, rdb redis.UniversalClient, store *contacts.Store, log *zap.Logger) (*transfer.Imports, *transfer.Exports, error) {
+// import never delays a customer's reply. The observer (the reports)
+// counts imported contacts per batch.
+func buildTransfer(cfg configs.Config, rdb redis.UniversalClient, store *contacts.Store, observer transfer.Observer, log *zap.Logger) (*transfer.Imports, *transfer.Exports, error) {
 	imports, err := transfer.NewImports(rdb, store, transfer.ImportOptions{NormalizePhone: sms.NormalizePhone,
 		UploadLimit: cfg.Transfer.UploadLimit, Retention: cfg.Transfer.Retention, Workers: cfg.Transfer.Workers,
-		Queue: outreach.QueueLow, Log: log.Named("imports")})
+		Queue: outreach.QueueLow, Observer: observer, Log: log.Named("imports")})
 	if err != nil {
 		return nil, nil, err
 	}

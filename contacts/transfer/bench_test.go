@@ -109,4 +109,4 @@ func BenchmarkImport100k(b *testing.B) {
 
 type nopObserver struct{}
 
-func (nopObserver) Imported(_ context.Context, _, _ string, _ bool) {}
+func (nopObserver) Imported(_ context.Context, _, _ string, _ bool) error { return nil }

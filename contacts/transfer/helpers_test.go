@@ -105,7 +105,7 @@ type observed struct {
 	cancel func(n int) // called with the call count, after recording
 }
 
-func (o *observed) Imported(_ context.Context, contactID, jobID string, created bool) {
+func (o *observed) Imported(_ context.Context, contactID, jobID string, created bool) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	mark := "updated"
@@ -116,6 +116,7 @@ func (o *observed) Imported(_ context.Context, contactID, jobID string, created 
 	if o.cancel != nil {
 		o.cancel(len(o.calls))
 	}
+	return nil
 }
 
 func newFixture(t testing.TB, opt ImportOptions) *fixture {

@@ -418,7 +418,9 @@ func (im *Imports) applyRow(ctx context.Context, st *importState, row rowData) r
 		out = outCreated
 	}
 	if im.opt.Observer != nil {
-		im.opt.Observer.Imported(ctx, res.ContactID, st.id, res.Created)
+		if err := im.opt.Observer.Imported(ctx, res.ContactID, st.id, res.Created); err != nil {
+			im.opt.Log.Warn("import: observer failed", zap.String("job", st.id), zap.String("contact", res.ContactID), zap.Error(err))
+		}
 	}
 	return rowResult{outcome: out, summary: sum}
 }

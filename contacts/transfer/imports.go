@@ -20,9 +20,10 @@ import (
 // Observer hears about every contact an import created or changed, so a
 // report can count contacts per import batch. It is called after the
 // change is stored, never in a dry run; after a crash a row may be reported
-// twice, so count distinct contacts.
+// twice, so count distinct contacts. An error is logged; it never fails
+// the row, which is stored already.
 type Observer interface {
-	Imported(ctx context.Context, contactID, jobID string, created bool)
+	Imported(ctx context.Context, contactID, jobID string, created bool) error
 }
 
 // ImportOptions configure Imports.
