@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -79,6 +80,17 @@ var envBindings = []envBinding{
 	{"EMAIL_WEBHOOK_TOKEN", func(c *Config, v string) { c.Email.WebhookToken = v }},
 	{"DIALOGS_DIR", func(c *Config, v string) { c.Dialogs.Dir = v }},
 	{"LOG_LEVEL", func(c *Config, v string) { c.Log.Level = v }},
+	{"COUPON_REMIND_BEFORE", func(c *Config, v string) { c.Outreach.CouponRemindBefore = parseDurationOrInvalid(v) }},
+}
+
+// parseDurationOrInvalid reads a duration from a variable; one that does
+// not parse becomes -1, which validation reports with the variable's name.
+func parseDurationOrInvalid(v string) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return -1
+	}
+	return d
 }
 
 // EnvNames lists every variable Load reads, for docs and tests.

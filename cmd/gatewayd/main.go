@@ -121,12 +121,12 @@ func run(cfg configs.Config) error {
 		return err
 	}
 	defer func() { _ = pipeline.Close() }()
-	campaigns, err := outreach.NewCampaigns(rdb, pipeline, store, outreach.CampaignOptions{Log: log.Named("campaigns")})
+	notifier := repNotifier(rdb, cfg, senders, log)
+	defer func() { _ = notifier.Close() }()
+	campaigns, err := buildCampaigns(rdb, pipeline, store, notifier, log)
 	if err != nil {
 		return err
 	}
-	notifier := repNotifier(rdb, cfg, senders, log)
-	defer func() { _ = notifier.Close() }()
 	engine, err := buildDialogs(cfg, rdb, store, pipeline, notifier, log)
 	if err != nil {
 		return err
