@@ -74,7 +74,7 @@ func TestCouponLifecycleOverHTTP(t *testing.T) {
 	created := h.mustStatus(h.api(http.MethodPost, "/api/v1/coupons/batches",
 		`{"id":"d11","name":"双11 满200减20","expires_at":"2026-12-01T00:00:00+08:00","value_cents":2000}`), http.StatusCreated)
 	want := map[string]any{"id": "d11", "name": "双11 满200减20", "value_cents": float64(2000), "expires_at": "2026-11-30T16:00:00Z",
-		"created_at": "2026-11-22T10:00:00Z", "total": float64(0), "issued": float64(0), "redeemed": float64(0), "available": float64(0)}
+		"created_at": "2026-11-22T10:00:00Z", "total": float64(0), "issued": float64(0), "redeemed": float64(0), "available": float64(0), "remind_before": "0s"}
 	if diff := cmp.Diff(want, created); diff != "" {
 		t.Errorf("created batch (-want +got):\n%s", diff)
 	}

@@ -387,3 +387,7 @@ func (c *Caps) Release(ctx context.Context, res Reservation) error {
 	}
 	return nil
 }
+
+// CapRules lists the frequency caps the pipeline applies (none without
+// caps), platform quotas included.
+func (p *Pipeline) CapRules() []CapRule { return p.opt.Caps.Rules() }
