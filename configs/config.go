@@ -142,6 +142,10 @@ type Outreach struct {
 	MaxRetry   int          `yaml:"max_retry"`
 	Caps       []Cap        `yaml:"caps"`
 	QuietHours []QuietHours `yaml:"quiet_hours"`
+	// CouponRemindBefore is the default of a coupon batch's remind_before:
+	// how long before expiry each issued, unredeemed code is reminded of
+	// (with the batch's remind_template). 0 switches the default off.
+	CouponRemindBefore time.Duration `yaml:"coupon_remind_before"`
 }
 
 // Cap is one frequency-cap rule; see CONTRACT.md for the shape.
@@ -191,7 +195,7 @@ func Default() Config {
 		Public:    Public{BaseURL: "http://127.0.0.1:8080"},
 		Callbacks: Callbacks{MaxSkew: 5 * time.Minute, DedupTTL: 72 * time.Hour},
 		Contacts:  Contacts{TimelineMax: 200},
-		Outreach:  Outreach{Workers: 10, MaxRetry: 8},
+		Outreach:  Outreach{Workers: 10, MaxRetry: 8, CouponRemindBefore: 72 * time.Hour},
 		Dialogs:   Dialogs{Dir: "configs/dialogs", ScoringFile: "configs/scoring.yaml"},
 		Log:       Log{Level: "info", Format: "json"},
 		Transfer:  Transfer{UploadLimit: 20 << 20, Retention: 7 * 24 * time.Hour, Workers: 8},

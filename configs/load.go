@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -81,6 +82,17 @@ var envBindings = []envBinding{
 	{"DIALOGS_DIR", func(c *Config, v string) { c.Dialogs.Dir = v }},
 	{"LOG_LEVEL", func(c *Config, v string) { c.Log.Level = v }},
 	{"IMPORT_UPLOAD_LIMIT", func(c *Config, v string) { c.Transfer.UploadLimit, _ = strconv.ParseInt(v, 10, 64) }},
+	{"COUPON_REMIND_BEFORE", func(c *Config, v string) { c.Outreach.CouponRemindBefore = parseDurationOrInvalid(v) }},
+}
+
+// parseDurationOrInvalid reads a duration from a variable; one that does
+// not parse becomes -1, which validation reports with the variable's name.
+func parseDurationOrInvalid(v string) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return -1
+	}
+	return d
 }
 
 // EnvNames lists every variable Load reads, for docs and tests.

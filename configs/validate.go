@@ -140,6 +140,11 @@ func validAESKey(k string) bool {
 	return err == nil && len(raw) == 32
 }
 
+// builtinRuleNames are the platform quotas the outreach package always
+// applies (outreach.RuleWeComGroupSendDaily, outreach.RuleOAServiceWindow);
+// configs imports no domain package, so they are repeated here.
+var builtinRuleNames = []string{"wecom-groupsend-daily", "oa-service-window"}
+
 func (c *Config) validateOutreach(p *problems) {
 	if c.Outreach.Workers < 1 || c.Outreach.Workers > 1000 {
 		p.add("outreach.workers must be between 1 and 1000 (default 10)")
@@ -147,11 +152,16 @@ func (c *Config) validateOutreach(p *problems) {
 	if c.Outreach.MaxRetry < 0 || c.Outreach.MaxRetry > 50 {
 		p.add("outreach.max_retry must be between 0 and 50 (default 8)")
 	}
+	if d := c.Outreach.CouponRemindBefore; d < 0 || d > 90*24*time.Hour {
+		p.add("outreach.coupon_remind_before (COUPON_REMIND_BEFORE) must be 0 (off) or a duration up to 2160h, e.g. 72h (default 72h)")
+	}
 	seen := map[string]bool{}
 	for i, r := range c.Outreach.Caps {
 		where := fmt.Sprintf("outreach.caps[%d]", i)
 		if r.Name == "" {
 			p.add("%s needs a name (used in metrics and the capped status)", where)
+		} else if slices.Contains(builtinRuleNames, r.Name) {
+			p.add("%s name %q is a built-in platform rule, which always applies; pick another name", where, r.Name)
 		} else if seen[r.Name] {
 			p.add("%s name %q is used twice; cap names must be unique", where, r.Name)
 		}

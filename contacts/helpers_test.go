@@ -75,19 +75,7 @@ func (f *fixture) withTag(t testing.TB, tag string) []string {
 // dump returns every key and its contents, to prove that nothing changed.
 func (f *fixture) dump(t testing.TB) map[string]string {
 	t.Helper()
-	keys, err := f.rdb.Keys(f.ctx, "*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, k := range keys {
-		b, err := f.rdb.Dump(f.ctx, k).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[k] = b
-	}
-	return out
+	return redistest.Snapshot(t, f.rdb, "*")
 }
 
 func phone(v string) Identity  { return Identity{KindPhone, v} }

@@ -72,7 +72,7 @@ func TestCampaignAPI(t *testing.T) {
 		{http.MethodPost, "/api/v1/campaigns", `{"id":"x","name":"x","audience":"tag:vip","template":"promo","variants":[{"name":"a","template":"promo"}],"owner":"z"}`, http.StatusBadRequest, KindInvalidField.Code},
 		{http.MethodPost, "/api/v1/campaigns", `{"id":"x","name":"x","audience":"tag:vip","template":"nope","owner":"z"}`, http.StatusNotFound, KindNoTemplate.Code},
 		{http.MethodPost, "/api/v1/campaigns", `{"id":"x","name":"x","audience":"NOT tag:vip","template":"promo","owner":"z"}`, http.StatusUnprocessableEntity, KindAudience.Code},
-		{http.MethodPost, "/api/v1/campaigns", `{"id":"x","name":"x","audience":"tag:vip","template":"promo"}`, http.StatusBadRequest, KindInvalidField.Code},
+		{http.MethodPost, "/api/v1/campaigns", `{"id":"x","name":"x","audience":"tag:vip","template":"promo","owner":"zhang san"}`, http.StatusBadRequest, KindInvalidField.Code},
 		{http.MethodPost, "/api/v1/campaigns", `{"id":"x","name":"x","audience":"tag:vip","template":"promo","owner":"z","budget":1}`, http.StatusBadRequest, KindInvalidField.Code},
 		{http.MethodGet, "/api/v1/campaigns/nope", "", http.StatusNotFound, KindCampaignUnknown.Code},
 		{http.MethodPost, "/api/v1/campaigns/nope/pause", "", http.StatusNotFound, KindCampaignUnknown.Code},

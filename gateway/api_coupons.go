@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -54,16 +55,38 @@ type couponBatchRequest struct {
 	Name       string     `json:"name"`
 	ExpiresAt  *time.Time `json:"expires_at"`
 	ValueCents int64      `json:"value_cents"`
+	// RemindBefore ("72h"; "0" for none) and RemindTemplate set up the
+	// automatic expiry reminder; without remind_before a batch that names
+	// a template takes outreach.coupon_remind_before.
+	RemindBefore   *string `json:"remind_before"`
+	RemindTemplate string  `json:"remind_template"`
 }
 
 // couponBatchView is a batch as the API shows it.
 type couponBatchView struct {
 	outreach.CouponBatch
-	Available int `json:"available"`
+	Available    int    `json:"available"`
+	RemindBefore string `json:"remind_before"`
 }
 
 func viewBatch(b outreach.CouponBatch) couponBatchView {
-	return couponBatchView{CouponBatch: b, Available: b.Total - b.Issued}
+	return couponBatchView{CouponBatch: b, Available: b.Total - b.Issued, RemindBefore: b.RemindBefore.String()}
+}
+
+// remindBefore is a batch request's reminder lead time: as given, else the
+// configured default when the batch names a reminder template, else none.
+func (s *Server) remindBefore(req couponBatchRequest) (time.Duration, error) {
+	if req.RemindBefore == nil {
+		if req.RemindTemplate == "" {
+			return 0, nil
+		}
+		return s.cfg.Outreach.CouponRemindBefore, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(*req.RemindBefore))
+	if err != nil || d < 0 {
+		return 0, invalidField("remind_before", "%q must be a duration such as 72h, or \"0\" for no reminder", *req.RemindBefore)
+	}
+	return d, nil
 }
 
 func (s *Server) createCouponBatch(c *gin.Context) {
@@ -71,11 +94,26 @@ func (s *Server) createCouponBatch(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	b := outreach.CouponBatch{ID: req.ID, Name: req.Name, ValueCents: req.ValueCents}
+	before, err := s.remindBefore(req)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	b := outreach.CouponBatch{ID: req.ID, Name: req.Name, ValueCents: req.ValueCents, RemindBefore: before, RemindTemplate: req.RemindTemplate}
 	if req.ExpiresAt != nil {
 		b.ExpiresAt = *req.ExpiresAt
 	}
-	b, err := s.coupons().CreateBatch(c.Request.Context(), b)
+	if before > 0 && req.RemindTemplate != "" {
+		if s.outreach == nil {
+			fail(c, newError(KindNotConfigured, "sending is not configured on this gateway, so the batch cannot have expiry reminders; give \"remind_before\": \"0\""))
+			return
+		}
+		if err := s.outreach.CheckTemplate(c.Request.Context(), req.RemindTemplate); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	b, err = s.coupons().CreateBatch(c.Request.Context(), b)
 	if err != nil {
 		fail(c, err)
 		return
@@ -188,7 +226,27 @@ func (s *Server) issueCoupon(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"batch": batch, "code": code, "fresh": fresh, "contact_id": res.ContactID})
+	out := gin.H{"batch": batch, "code": code, "fresh": fresh, "contact_id": res.ContactID}
+	reminder, err := s.scheduleExpiryReminder(ctx, b, res.ContactID, code)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if reminder != nil {
+		out["reminder"] = gin.H{"id": reminder.ID, "send_at": reminder.SendAt}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// scheduleExpiryReminder queues the code's automatic reminder when the
+// batch has one (nil otherwise). Issuing the same code again finds the
+// reminder queued before, so this is safe on every issue.
+func (s *Server) scheduleExpiryReminder(ctx context.Context, b outreach.CouponBatch, contactID, code string) (*outreach.Message, error) {
+	if s.outreach == nil {
+		return nil, nil
+	}
+	m, _, err := s.outreach.ScheduleCouponReminder(ctx, b, contactID, code)
+	return m, err
 }
 
 // couponRedeemRequest is POST /api/v1/coupons/redeem as JSON; shop systems
@@ -301,7 +359,9 @@ type couponRemindRequest struct {
 // message's id is derived from the batch, contact, template and send_at, so
 // running the same reminder again queues nothing new; a different send_at
 // is a second reminder. Contacts the message cannot reach are counted as
-// skipped.
+// skipped. At send time a reminder for a code redeemed meanwhile is
+// suppressed, and a code gets either its automatic reminder or manual
+// ones, whichever goes first, never both.
 func (s *Server) remindCoupons(c *gin.Context) {
 	if s.outreach == nil {
 		fail(c, newError(KindNotConfigured, "sending is not configured on this gateway"))
@@ -363,7 +423,8 @@ func (s *Server) remindCoupons(c *gin.Context) {
 		in := outreach.Intent{
 			ID: reminderID(batch, ic.ContactID, req.Template, sendAt), Contact: []contacts.Identity{id},
 			Template: req.Template, Purpose: channels.Purpose(req.Purpose), Channel: channels.Channel(req.Channel), SendAt: sendAt,
-			Vars: map[string]any{couponFieldCode: ic.Code, couponFieldBatch: batch, "coupon_expires_at": b.ExpiresAt.Format(time.RFC3339)},
+			Vars:    outreach.CouponVars(b, ic.Code),
+			Reminds: &outreach.CouponRef{Batch: batch, Code: ic.Code},
 		}
 		_, created, err := s.outreach.Submit(ctx, in)
 		switch {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/journeygate/gateway/internal/redistest"
 	"github.com/journeygate/gateway/outreach"
 )
 
@@ -39,16 +40,7 @@ func (h *harness) withOutreach() {
 // refused request wrote nothing.
 func (h *harness) redisSnapshot() map[string]string {
 	h.t.Helper()
-	ctx := context.Background()
-	keys, err := h.rdb.Keys(ctx, "*").Result()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	out := make(map[string]string, len(keys))
-	for _, k := range keys {
-		out[k] = h.rdb.Type(ctx, k).Val() + ":" + h.rdb.Dump(ctx, k).Val()
-	}
-	return out
+	return redistest.Snapshot(h.t, h.rdb, "*")
 }
 
 func (h *harness) mustStatus(r response, status int) map[string]any {
@@ -74,7 +66,7 @@ func TestCouponLifecycleOverHTTP(t *testing.T) {
 	created := h.mustStatus(h.api(http.MethodPost, "/api/v1/coupons/batches",
 		`{"id":"d11","name":"双11 满200减20","expires_at":"2026-12-01T00:00:00+08:00","value_cents":2000}`), http.StatusCreated)
 	want := map[string]any{"id": "d11", "name": "双11 满200减20", "value_cents": float64(2000), "expires_at": "2026-11-30T16:00:00Z",
-		"created_at": "2026-11-22T10:00:00Z", "total": float64(0), "issued": float64(0), "redeemed": float64(0), "available": float64(0)}
+		"created_at": "2026-11-22T10:00:00Z", "total": float64(0), "issued": float64(0), "redeemed": float64(0), "available": float64(0), "remind_before": "0s"}
 	if diff := cmp.Diff(want, created); diff != "" {
 		t.Errorf("created batch (-want +got):\n%s", diff)
 	}

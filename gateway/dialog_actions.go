@@ -209,6 +209,15 @@ func (a *DialogActions) IssueCoupon(ctx context.Context, t dialogs.Target, batch
 	if err != nil {
 		return "", fmt.Errorf("gateway: dialog %s step %s: coupon from batch %s: %w", t.Script, t.Step, batch, err)
 	}
+	// The batch's automatic expiry reminder, as for codes issued through
+	// the API; a retried step finds it queued already.
+	b, err := a.coupons.Batch(ctx, batch)
+	if err == nil {
+		_, _, err = a.outreach.ScheduleCouponReminder(ctx, b, t.ContactID, code)
+	}
+	if err != nil {
+		return "", fmt.Errorf("gateway: dialog %s step %s: expiry reminder of coupon %s: %w", t.Script, t.Step, code, err)
+	}
 	return code, nil
 }
 

@@ -79,4 +79,5 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/reports/campaigns", s.auth(RoleAdmin, RoleMarketer), s.campaignReport)
 	api.GET("/reports/channels", s.auth(RoleAdmin, RoleMarketer), s.channelReport)
 	api.GET("/reports/handoffs", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.handoffReport) // sales: their own row only
+	api.GET("/caps", s.auth(RoleAdmin, RoleMarketer), s.getCaps)
 }

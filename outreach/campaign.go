@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/journeygate/gateway/channels"
@@ -71,8 +72,9 @@ type Campaign struct {
 	TestShare   float64    `json:"test_share,omitempty"`
 	WinnerOpens int        `json:"winner_opens,omitempty"`
 	Guardrail   *Guardrail `json:"guardrail,omitempty"`
-	// Owner is the WeCom userid told when the guardrail pauses the campaign.
-	Owner string `json:"owner"`
+	// Owner is the WeCom userid told when the guardrail pauses the
+	// campaign; empty tells the team lead (wecom.handoff_lead) instead.
+	Owner string `json:"owner,omitempty"`
 
 	Status       CampaignStatus `json:"status"`
 	AudienceSize int            `json:"audience_size"`
@@ -110,8 +112,8 @@ func (c *Campaign) validate(now time.Time) error {
 		return campaignInvalid("id %q must be 1-40 letters, digits or _.- starting with a letter or digit", c.ID)
 	case c.Name == "" || len(c.Name) > 200:
 		return campaignInvalid("name is required, at most 200 bytes")
-	case c.Owner == "" || len(c.Owner) > 64:
-		return campaignInvalid("owner (the WeCom userid told when the guardrail pauses the campaign) is required")
+	case len(c.Owner) > 64 || strings.ContainsAny(c.Owner, " \t\r\n"):
+		return campaignInvalid("owner %q must be a WeCom userid (the member told when the guardrail pauses the campaign)", c.Owner)
 	case len(c.Variants) == 0:
 		return campaignInvalid(`give "template" or "variants"`)
 	case len(c.Variants) > maxVariants:

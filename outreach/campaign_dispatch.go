@@ -37,7 +37,9 @@ func (cs *Campaigns) handleDispatch(ctx context.Context, t *asynq.Task) error {
 	switch c.Status {
 	case CampaignCancelled:
 		return cs.withdraw(ctx, c)
-	case CampaignPaused, CampaignDone:
+	case CampaignPaused:
+		return cs.ensureOwnerNotified(ctx, c)
+	case CampaignDone:
 		return nil
 	case CampaignScheduled:
 		if _, _, err := cs.move(ctx, c.ID, []CampaignStatus{CampaignScheduled}, CampaignRunning); err != nil {
@@ -305,42 +307,39 @@ func (cs *Campaigns) checkGuardrail(ctx context.Context, c *Campaign) (bool, err
 	if err != nil {
 		return false, err
 	}
-	why := guardrailBreach(g, stats)
-	if why == "" {
+	breach, tripped := guardrailBreach(g, stats)
+	if !tripped {
 		return false, nil
 	}
+	now := cs.opt.Now()
 	notice := fmt.Sprintf("paused by the guardrail at %s: %s; check the content and audience, then resume or cancel",
-		cs.opt.Now().UTC().Format(time.RFC3339), why)
-	moved, _, err := cs.move(ctx, c.ID, []CampaignStatus{CampaignRunning}, CampaignPaused, "notice", notice)
+		now.UTC().Format(time.RFC3339), breach)
+	raw, _ := json.Marshal(breach)
+	trippedAt := now.UnixMilli()
+	moved, _, err := cs.move(ctx, c.ID, []CampaignStatus{CampaignRunning}, CampaignPaused, "notice", notice,
+		"tripped_at", strconv.FormatInt(trippedAt, 10), "breach", string(raw))
 	if err != nil {
 		return false, err
 	}
 	if moved {
-		cs.notifyOwner(ctx, c, notice)
+		return true, cs.notifyOwner(ctx, c, breach, trippedAt)
 	}
 	return true, nil
 }
 
-func guardrailBreach(g *Guardrail, s *CampaignStats) string {
+func guardrailBreach(g *Guardrail, s *CampaignStats) (GuardrailBreach, bool) {
 	sent := s.Totals[string(StatusSent)]
 	if sent < int64(g.MinSends) {
-		return ""
+		return GuardrailBreach{}, false
 	}
-	if open := float64(s.Totals[StatOpened]) / float64(sent); g.MinOpenRate > 0 && open < g.MinOpenRate {
-		return fmt.Sprintf("open rate %.1f%% after %d sends is below %.1f%%", 100*open, sent, 100*g.MinOpenRate)
+	opened, unsubscribed := s.Totals[StatOpened], s.Totals[StatUnsubscribed]
+	if open := float64(opened) / float64(sent); g.MinOpenRate > 0 && open < g.MinOpenRate {
+		return GuardrailBreach{KPI: KPIOpenRate, Rate: open, Limit: g.MinOpenRate, Sends: sent, Count: opened}, true
 	}
-	if unsub := float64(s.Totals[StatUnsubscribed]) / float64(sent); g.MaxUnsubscribeRate > 0 && unsub > g.MaxUnsubscribeRate {
-		return fmt.Sprintf("unsubscribe rate %.1f%% after %d sends is above %.1f%%", 100*unsub, sent, 100*g.MaxUnsubscribeRate)
+	if unsub := float64(unsubscribed) / float64(sent); g.MaxUnsubscribeRate > 0 && unsub > g.MaxUnsubscribeRate {
+		return GuardrailBreach{KPI: KPIUnsubscribeRate, Rate: unsub, Limit: g.MaxUnsubscribeRate, Sends: sent, Count: unsubscribed}, true
 	}
-	return ""
-}
-
-// notifyOwner tells the campaign's owner. Owners are WeCom members, not
-// contacts, and the pipeline sends only to contacts, so for now the notice
-// is kept on the campaign (GET shows it) and logged at warning level for
-// the alerting that watches the logs.
-func (cs *Campaigns) notifyOwner(_ context.Context, c *Campaign, notice string) {
-	cs.opt.Log.Warn("campaign paused by its guardrail", zap.String("campaign", c.ID), zap.String("owner", c.Owner), zap.String("notice", notice))
+	return GuardrailBreach{}, false
 }
 
 // withdraw cancels the queued messages of a cancelled campaign. Messages

@@ -24,9 +24,9 @@ func TestListCampaigns(t *testing.T) {
 	}
 	// A refused create is not listed.
 	bad := abCampaign("bad")
-	bad.Owner = ""
+	bad.Owner = "rep li"
 	if _, err := f.cs.Create(t.Context(), bad); err == nil {
-		t.Fatal("a campaign without owner was created")
+		t.Fatal("a campaign with an invalid owner was created")
 	}
 	summary := func(cs []*Campaign) []string {
 		var out []string

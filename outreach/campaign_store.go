@@ -26,6 +26,9 @@ type CampaignOptions struct {
 	PhaseWait time.Duration
 	Now       func() time.Time
 	Log       *zap.Logger
+	// Notifier tells the owner when the guardrail pauses a campaign; nil
+	// keeps the notice on the campaign and in the log only.
+	Notifier OwnerNotifier
 }
 
 // Campaigns creates, steers and dispatches campaigns through a pipeline.

@@ -82,7 +82,7 @@ func TestCreateCampaignRefuses(t *testing.T) {
 		msg  string
 	}{
 		{"bad id", func(c *Campaign) { c.ID = "a b" }, ErrCampaignInvalid, "id"},
-		{"no owner", func(c *Campaign) { c.Owner = "" }, ErrCampaignInvalid, "owner"},
+		{"bad owner", func(c *Campaign) { c.Owner = "zhang san" }, ErrCampaignInvalid, "owner"},
 		{"no variants", func(c *Campaign) { c.Variants = nil }, ErrCampaignInvalid, "variants"},
 		{"twin variants", func(c *Campaign) { c.Variants[1].Name = "a" }, ErrCampaignInvalid, "used twice"},
 		{"pilot share", func(c *Campaign) { c.PilotShare = 1.5 }, ErrCampaignInvalid, "pilot_share"},

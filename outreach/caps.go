@@ -81,15 +81,40 @@ type CapRule struct {
 	Campaign string
 }
 
+// Names of the platform quotas. They are reserved: a configured rule may
+// not take them, so a capped message's reason always means the same thing.
+const (
+	// RuleWeComGroupSendDaily is WeCom's one customer group-send a day to a
+	// customer.
+	RuleWeComGroupSendDaily = "wecom-groupsend-daily"
+	// RuleOAServiceWindow is the official account's 48-hour customer-service
+	// window; it is checked against the follower's last inbound, not counted.
+	RuleOAServiceWindow = "oa-service-window"
+)
+
 // PlatformRules are the platform quotas every deployment has, whatever the
 // config says: WeCom delivers at most one customer group-send a day to a
 // customer, and a task beyond it is silently dropped, so it is counted for
-// every purpose.
+// every purpose. (The official account's service window is not a counted
+// rule; see OAServiceWindow.)
 func PlatformRules() []CapRule {
 	return []CapRule{{
-		Name: "wecom-group-daily", Purpose: CapAny + "+" + string(channels.Transactional),
+		Name: RuleWeComGroupSendDaily, Purpose: CapAny + "+" + string(channels.Transactional),
 		Channel: string(channels.WeCom), Kind: channels.KindWeComGroupTask, Max: 1, Window: 24 * time.Hour,
 	}}
+}
+
+// Rules lists the rules in force, platform quotas included, in the order
+// they are checked, so operators can see what a capped reason refers to.
+func (c *Caps) Rules() []CapRule {
+	if c == nil {
+		return nil
+	}
+	out := make([]CapRule, len(c.rules))
+	for i, r := range c.rules {
+		out[i] = r.CapRule
+	}
+	return out
 }
 
 // CapRequest is one message about to be sent on one channel.
@@ -362,3 +387,7 @@ func (c *Caps) Release(ctx context.Context, res Reservation) error {
 	}
 	return nil
 }
+
+// CapRules lists the frequency caps the pipeline applies (none without
+// caps), platform quotas included.
+func (p *Pipeline) CapRules() []CapRule { return p.opt.Caps.Rules() }

@@ -183,7 +183,7 @@ func TestCapsReserve(t *testing.T) {
 				{msg: "b", channel: "wecom", kind: "group_task", purpose: "marketing"},
 				{msg: "c", channel: "wecom", kind: "welcome", purpose: "marketing"},
 			},
-			want: []string{"ok", "capped by wecom-group-daily until +24h0m0s", "ok"},
+			want: []string{"ok", "capped by wecom-groupsend-daily until +24h0m0s", "ok"},
 		},
 		{
 			name:  "release frees the room",

@@ -100,6 +100,13 @@ type CouponBatch struct {
 	Total      int       `json:"total"`
 	Issued     int       `json:"issued"`
 	Redeemed   int       `json:"redeemed"`
+	// RemindBefore is how long before ExpiresAt every issued, unredeemed
+	// code gets its automatic reminder, so customers use what they were
+	// given; 0 sends none. It needs RemindTemplate.
+	RemindBefore time.Duration `json:"-"`
+	// RemindTemplate is the template of the automatic reminder; it sees
+	// coupon, coupon_batch and coupon_expires_at as variables.
+	RemindTemplate string `json:"remind_template,omitempty"`
 }
 
 // Redemption is the record of a code's use in an order.
@@ -172,13 +179,17 @@ func (c *Coupons) CreateBatch(ctx context.Context, b CouponBatch) (CouponBatch, 
 	case b.ExpiresAt.After(now.Add(maxCouponLifetime)):
 		return CouponBatch{}, couponInvalid("expires_at %s is more than ten years ahead", b.ExpiresAt.Format(time.RFC3339))
 	}
+	if err := checkReminder(b, now); err != nil {
+		return CouponBatch{}, err
+	}
 	b.ExpiresAt = time.UnixMilli(b.ExpiresAt.UnixMilli()).UTC()
 	b.Created = time.UnixMilli(now.UnixMilli()).UTC()
 	b.Total, b.Issued, b.Redeemed = 0, 0, 0
 	keep := b.ExpiresAt.Add(couponRetention).UnixMilli()
 	n, err := c.create.Run(ctx, c.rdb, []string{couponMetaKey(b.ID)}, keep,
 		"id", b.ID, "name", b.Name, "value_cents", b.ValueCents, "expires_at", b.ExpiresAt.UnixMilli(),
-		"created_at", b.Created.UnixMilli(), "keep_until", keep, "total", 0, "issued", 0, "redeemed", 0).Int()
+		"created_at", b.Created.UnixMilli(), "keep_until", keep, "total", 0, "issued", 0, "redeemed", 0,
+		"remind_before", b.RemindBefore.Milliseconds(), "remind_template", b.RemindTemplate).Int()
 	if err != nil {
 		return CouponBatch{}, fmt.Errorf("outreach: create coupon batch %s: %w", b.ID, err)
 	}
@@ -205,6 +216,8 @@ func (c *Coupons) Batch(ctx context.Context, id string) (CouponBatch, error) {
 	b.Total, _ = strconv.Atoi(h["total"])
 	b.Issued, _ = strconv.Atoi(h["issued"])
 	b.Redeemed, _ = strconv.Atoi(h["redeemed"])
+	remindMS, _ := strconv.ParseInt(h["remind_before"], 10, 64)
+	b.RemindBefore, b.RemindTemplate = time.Duration(remindMS)*time.Millisecond, h["remind_template"]
 	return b, nil
 }
 

@@ -23,3 +23,8 @@ func couponRedeemedKey(batch string) string { return "{cpn:" + batch + "}:redeem
 // couponCodeKey names the batch a code belongs to. SET NX on it is what
 // keeps a code unique across every batch.
 func couponCodeKey(code string) string { return "cpn:code:" + code }
+
+// couponRemindedKey maps a code to the expiry reminder that holds it:
+// "auto:<message id>" or "manual:<count>", so the automatic reminder and
+// manual ones never both reach the customer.
+func couponRemindedKey(batch string) string { return "{cpn:" + batch + "}:reminded" }

@@ -39,6 +39,10 @@ type Intent struct {
 	// customer who wrote to a 微信客服 account need not set it: routing
 	// finds the open session on the contact (see KFAccountField).
 	OpenKFID string
+	// Reminds makes this a coupon expiry reminder: at send time it is
+	// suppressed when the code was redeemed, the batch expired, or the
+	// code's automatic reminder and a manual one would both go out.
+	Reminds *CouponRef
 }
 
 // maxText is the official account's limit for a customer-service text,
@@ -75,6 +79,9 @@ func (in *Intent) validate(now time.Time) error {
 		if _, ok := channels.KindFor(in.Channel); !ok {
 			return fmt.Errorf("%w: channel %q must be wecom, officialaccount, sms or email", ErrInvalid, in.Channel)
 		}
+	}
+	if err := in.Reminds.validate(); err != nil {
+		return err
 	}
 	if !in.SendAt.IsZero() && in.SendAt.After(now.Add(maxSchedule)) {
 		return fmt.Errorf("%w: send_at %s is more than a year ahead", ErrInvalid, in.SendAt.Format(time.RFC3339))

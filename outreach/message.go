@@ -55,6 +55,12 @@ type Message struct {
 	Attempts        int              `json:"attempts"`
 	PlatformID      string           `json:"platform_id,omitempty"`
 	Error           string           `json:"error,omitempty"`
+	// Reason names the rule that stopped a capped or suppressed message
+	// (a cap's name such as wecom-groupsend-daily, oa-service-window,
+	// coupon-redeemed), so reports can group by it; Error has the detail.
+	Reason string `json:"reason,omitempty"`
+	// Reminds is set on a coupon expiry reminder: the code it reminds of.
+	Reminds *CouponRef `json:"reminds,omitempty"`
 }
 
 func msString(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }

@@ -169,7 +169,7 @@ func (p *Pipeline) Submit(ctx context.Context, in Intent) (msg *Message, created
 	}
 	m := &Message{ID: in.ID, Status: StatusScheduled, ContactID: contact.ID, Template: in.Template, Text: in.Text, Purpose: in.Purpose,
 		ForcedChannel: in.Channel, Campaign: in.Campaign, Vars: in.Vars, SendAt: sendAt, CreatedAt: now, UpdatedAt: now,
-		WelcomeCode: in.WelcomeCode, OpenKFID: in.OpenKFID}
+		WelcomeCode: in.WelcomeCode, OpenKFID: in.OpenKFID, Reminds: in.Reminds}
 	stored, err := p.records.add(ctx, m)
 	if err != nil {
 		return nil, false, err

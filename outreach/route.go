@@ -119,3 +119,34 @@ func outboundKind(ch channels.Channel, r wecomRoute) string {
 	}
 	return channels.KindEmail
 }
+
+// OAServiceWindow is how long after a follower's last interaction the
+// official account may send customer-service messages (客服消息). The
+// official-account sender applies the same rule; the pipeline checks it
+// first so a closed window shows as the named rule RuleOAServiceWindow
+// instead of a platform refusal.
+const OAServiceWindow = 48 * time.Hour
+
+// serviceWindowClosed reports whether out is an official-account
+// customer-service message that the window no longer allows and that has
+// no template message to go as instead. The window is open strictly
+// before last inbound + 48 h; an unknown last inbound counts as closed.
+func serviceWindowClosed(out *channels.Outbound, now time.Time) bool {
+	if out.Channel != channels.OfficialAccount || out.TemplateID != "" {
+		return false
+	}
+	switch out.Kind {
+	case channels.KindOAText, channels.KindOANews, channels.KindOAImage:
+	default:
+		return false
+	}
+	return out.LastInbound.IsZero() || !now.Before(out.LastInbound.Add(OAServiceWindow))
+}
+
+// describeInbound says when the follower last wrote, for a capped reason.
+func describeInbound(last time.Time) string {
+	if last.IsZero() {
+		return "no inbound message known"
+	}
+	return "last inbound " + last.UTC().Format(time.RFC3339)
+}

@@ -53,11 +53,17 @@ func (r *records) createArgs(m *Message) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{r.ttl.Milliseconds(),
+	// A message scheduled far ahead (a coupon's expiry reminder) keeps its
+	// record for the usual time after it is due, not after it was made.
+	ttl := r.ttl
+	if ahead := m.SendAt.Sub(m.CreatedAt); ahead > 0 {
+		ttl += ahead
+	}
+	return []any{ttl.Milliseconds(),
 		"id", m.ID, "status", string(m.Status), "contact_id", m.ContactID, "template", m.Template,
 		"purpose", string(m.Purpose), "forced_channel", string(m.ForcedChannel), "campaign", m.Campaign,
 		"vars", vars, "send_at", msString(m.SendAt), "created_at", msString(m.CreatedAt),
-		"updated_at", msString(m.UpdatedAt), "attempts", "0", "welcome_code", m.WelcomeCode, "variant", m.Variant, "text", m.Text, "open_kfid", m.OpenKFID}, nil
+		"updated_at", msString(m.UpdatedAt), "attempts", "0", "welcome_code", m.WelcomeCode, "variant", m.Variant, "text", m.Text, "open_kfid", m.OpenKFID, "reminds", m.Reminds.String()}, nil
 }
 
 func (r *records) get(ctx context.Context, id string) (*Message, error) {
@@ -74,7 +80,7 @@ func (r *records) get(ctx context.Context, id string) (*Message, error) {
 		ForcedChannel: channels.Channel(h["forced_channel"]), Campaign: h["campaign"],
 		SendAt: msTime(h["send_at"]), CreatedAt: msTime(h["created_at"]), UpdatedAt: msTime(h["updated_at"]),
 		PlatformID: h["platform_id"], Error: h["error"], WelcomeCode: h["welcome_code"], Variant: h["variant"], Text: h["text"],
-		OpenKFID: h["open_kfid"],
+		OpenKFID: h["open_kfid"], Reason: h["reason"], Reminds: parseCouponRef(h["reminds"]),
 	}
 	m.Attempts, _ = strconv.Atoi(h["attempts"])
 	m.TemplateVersion, _ = strconv.Atoi(h["template_version"])

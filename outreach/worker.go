@@ -56,22 +56,41 @@ type attempt struct {
 	reason     string
 	kind       channels.ErrorKind // 0 when the channel was skipped before sending
 	capped     bool               // a frequency cap had no room
+	rule       string             // the cap or platform rule that stopped it
 	quietUntil time.Time          // quiet hours held it until then
 }
 
 // reserve takes the message's place under every matching frequency cap, in
 // one atomic step, right before the platform call.
+// A coupon reminder also takes its code's reminder slot here, after the
+// caps, and gives the caps back when the slot says it must not go.
 func (p *Pipeline) reserve(ctx context.Context, m *Message, c *contacts.Contact, out *channels.Outbound) (Reservation, error) {
-	if p.opt.Caps == nil {
-		return Reservation{}, nil
+	res := Reservation{MessageID: m.ID}
+	if p.opt.Caps != nil {
+		var err error
+		if res, err = p.opt.Caps.Reserve(ctx, CapRequest{ContactID: c.ID, MessageID: m.ID, Channel: string(out.Channel), Kind: out.Kind,
+			Purpose: string(m.Purpose), Campaign: m.Campaign, Tags: c.Tags}); err != nil {
+			return res, err
+		}
 	}
-	return p.opt.Caps.Reserve(ctx, CapRequest{ContactID: c.ID, MessageID: m.ID, Channel: string(out.Channel), Kind: out.Kind,
-		Purpose: string(m.Purpose), Campaign: m.Campaign, Tags: c.Tags})
+	if m.Reminds != nil {
+		if err := p.claimReminder(ctx, m); err != nil {
+			p.release(ctx, res, nil)
+			return Reservation{MessageID: m.ID}, err
+		}
+	}
+	return res, nil
 }
 
-// release gives a failed send's place back; a leftover place only makes a
-// cap stricter, so a failure here is logged and not retried.
-func (p *Pipeline) release(ctx context.Context, r Reservation) {
+// release gives a failed send's places back (and the coupon reminder slot
+// of m, when given); a leftover place only makes a cap stricter, so a
+// failure here is logged and not retried.
+func (p *Pipeline) release(ctx context.Context, r Reservation, m *Message) {
+	if m != nil && m.Reminds != nil {
+		if err := p.releaseReminder(ctx, m); err != nil {
+			p.opt.Log.Warn("coupon reminder slot not released", zap.String("message", m.ID), zap.Error(err))
+		}
+	}
 	if p.opt.Caps == nil || len(r.Keys) == 0 {
 		return
 	}
@@ -121,11 +140,20 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 			continue
 		}
 		out := outbound(m, contact, ch, to, content, route)
+		if serviceWindowClosed(out, p.opt.Now()) {
+			tried = append(tried, attempt{channel: ch, reason: "capped by " + RuleOAServiceWindow + ": " + describeInbound(out.LastInbound) +
+				", and the template has no template_id to send a template message instead", capped: true, rule: RuleOAServiceWindow})
+			continue
+		}
 		reservation, err := p.reserve(ctx, m, contact, out)
 		var capped *CappedError
 		if errors.As(err, &capped) {
-			tried = append(tried, attempt{channel: ch, reason: "capped by " + capped.Rule, capped: true})
+			tried = append(tried, attempt{channel: ch, reason: "capped by " + capped.Rule, capped: true, rule: capped.Rule})
 			continue
+		}
+		var stale *SuppressedError
+		if errors.As(err, &stale) {
+			return p.finish(ctx, m.ID, StatusSuppressed, contact, stale.Error(), "reason", stale.Reason)
 		}
 		if err != nil {
 			return p.retry(ctx, m, err)
@@ -144,7 +172,7 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 			// place stays taken, and a delivery receipt can still arrive.
 			return p.finish(ctx, m.ID, StatusFailed, contact, err.Error())
 		}
-		p.release(ctx, reservation)
+		p.release(ctx, reservation, m)
 		if kind == channels.Transient {
 			return p.retry(ctx, m, err)
 		}
@@ -213,8 +241,13 @@ func (p *Pipeline) retry(ctx context.Context, m *Message, cause error) error {
 func (p *Pipeline) giveUp(ctx context.Context, m *Message, c *contacts.Contact, tried []attempt) error {
 	var quietUntil time.Time
 	capped, failed := false, false
+	rule := "" // the first capping rule in routing order names the outcome
 	reasons := make([]string, 0, len(tried))
 	for _, a := range tried {
+		if a.kind == channels.OutsideWindow && a.channel == channels.OfficialAccount {
+			// WeChat's own clock said the window is closed (45015, 45047).
+			a.capped, a.rule = true, RuleOAServiceWindow
+		}
 		switch {
 		case !a.quietUntil.IsZero():
 			if quietUntil.IsZero() || a.quietUntil.Before(quietUntil) {
@@ -222,6 +255,9 @@ func (p *Pipeline) giveUp(ctx context.Context, m *Message, c *contacts.Contact, 
 			}
 		case a.capped:
 			capped = true
+			if rule == "" {
+				rule = a.rule
+			}
 		case a.kind == channels.Permanent || a.kind == channels.OutsideWindow:
 			failed = true
 		}
@@ -239,6 +275,9 @@ func (p *Pipeline) giveUp(ctx context.Context, m *Message, c *contacts.Contact, 
 	}
 	if len(tried) == 0 {
 		reasons = append(reasons, "the template has no channel")
+	}
+	if status == StatusCapped && rule != "" {
+		return p.finish(ctx, m.ID, status, c, joinReasons(reasons), "reason", rule)
 	}
 	return p.finish(ctx, m.ID, status, c, joinReasons(reasons))
 }
@@ -263,13 +302,21 @@ func (p *Pipeline) deferTo(ctx context.Context, m *Message, t time.Time, reason 
 	return nil
 }
 
-func (p *Pipeline) finish(ctx context.Context, id string, status Status, c *contacts.Contact, reason string) error {
-	moved, _, err := p.records.move(ctx, id, []Status{StatusSending}, status, p.opt.Now(), false, "error", reason)
+// finish settles a message; fields are more record fields to set, e.g.
+// "reason" with the named rule, which campaign statistics also count as
+// "<status>:<rule>".
+func (p *Pipeline) finish(ctx context.Context, id string, status Status, c *contacts.Contact, reason string, fields ...string) error {
+	moved, _, err := p.records.move(ctx, id, []Status{StatusSending}, status, p.opt.Now(), false, append([]string{"error", reason}, fields...)...)
 	if err != nil || !moved {
 		return err
 	}
 	p.sends.WithLabelValues("none", string(status)).Inc()
 	p.countByID(ctx, id, string(status))
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i] == "reason" && fields[i+1] != "" {
+			p.countByID(ctx, id, string(status)+":"+fields[i+1])
+		}
+	}
 	if c == nil {
 		m, err := p.records.get(ctx, id)
 		if err != nil {

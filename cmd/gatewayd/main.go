@@ -125,13 +125,13 @@ func run(cfg configs.Config) error {
 		return err
 	}
 	defer func() { _ = pipeline.Close() }()
-	campaigns, err := outreach.NewCampaigns(rdb, pipeline, store, outreach.CampaignOptions{Log: log.Named("campaigns")})
-	if err != nil {
-		return err
-	}
 	notifier := repNotifier(rdb, cfg, senders, log)
 	notifier.SetObserver(rep)
 	defer func() { _ = notifier.Close() }()
+	campaigns, err := buildCampaigns(rdb, pipeline, store, notifier, log)
+	if err != nil {
+		return err
+	}
 	engine, err := buildDialogs(cfg, rdb, store, pipeline, notifier, log, rep)
 	if err != nil {
 		return err
