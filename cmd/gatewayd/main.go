@@ -87,7 +87,12 @@ func run(cfg configs.Config) error {
 	}
 	defer rdb.Close()
 
-	store, err := contacts.NewStore(rdb, contacts.Options{TimelineMax: cfg.Contacts.TimelineMax, DedupTTL: cfg.Callbacks.DedupTTL})
+	scoring, err := loadScoring(cfg.Dialogs.ScoringFile, log)
+	if err != nil {
+		return err
+	}
+	store, err := contacts.NewStore(rdb, contacts.Options{TimelineMax: cfg.Contacts.TimelineMax, DedupTTL: cfg.Callbacks.DedupTTL,
+		DecayAfter: scoring.Decay.After})
 	if err != nil {
 		return err
 	}
@@ -127,12 +132,12 @@ func run(cfg configs.Config) error {
 	}
 	notifier := repNotifier(rdb, cfg, senders, log)
 	defer func() { _ = notifier.Close() }()
-	engine, err := buildDialogs(cfg, rdb, store, pipeline, notifier, log)
+	mirror := tagMirror(rdb, cfg.WeCom, senders, log)
+	defer func() { _ = mirror.Close() }()
+	engine, err := buildDialogs(cfg, rdb, store, pipeline, notifier, log, mirror, scoring)
 	if err != nil {
 		return err
 	}
-	mirror := tagMirror(rdb, cfg.WeCom, senders, log)
-	defer func() { _ = mirror.Close() }()
 	workers := startWorkers(rdb, cfg, log, pipeline.Register, campaigns.Register, mirror.Register, notifier.Register)
 	defer workers.Shutdown()
 	if engine != nil {
@@ -142,10 +147,6 @@ func run(cfg configs.Config) error {
 		defer func() { stopTicks(); <-ticked }()
 	}
 
-	scoring, err := loadScoring(cfg.Dialogs.ScoringFile, log)
-	if err != nil {
-		return err
-	}
 	deps := gateway.Deps{Scoring: scoring, Notifier: notifier, Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
 		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready, Dialogs: engine, TagMirror: mirror}
 	if cfg.WeCom.CallbacksEnabled() {
@@ -166,6 +167,10 @@ func run(cfg configs.Config) error {
 	if engine != nil {
 		go reloadOnHangup(ctx, srv, log.Named("dialogs"))
 	}
+	sweepCtx, stopSweeps := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() { defer close(swept); sweepLifecycle(sweepCtx, srv, cfg.Contacts.SweepEvery, log.Named("sweep")) }()
+	defer func() { stopSweeps(); <-swept }()
 	httpSrv := &http.Server{
 		Addr:              cfg.HTTP.Addr,
 		Handler:           srv.Handler(),
