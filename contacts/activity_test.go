@@ -3,10 +3,14 @@ package contacts
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/journeygate/gateway/internal/redistest"
 )
 
 const day = 24 * time.Hour
@@ -178,5 +182,52 @@ func TestDecayStopsAtZero(t *testing.T) {
 	}
 	if n, err := f.rdb.ZCard(f.ctx, decayIndexKey).Result(); err != nil || n != 0 {
 		t.Errorf("decay index holds %d entries (%v); a zero score leaves it", n, err)
+	}
+}
+
+// The sweeps pipeline scripts over contacts in many slots and keep their
+// index under one hash tag: both must hold on Redis Cluster.
+func TestSweepsOnCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node cluster")
+	}
+	rdb := redistest.Cluster(t)
+	clk := newClock()
+	rules := DefaultScoring()
+	s, err := NewStore(rdb, Options{Now: clk.Now, DecayAfter: rules.Decay.After})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: s, clock: clk, ctx: t.Context()}
+	var ids []string
+	for n := range 20 {
+		r := f.apply(t, Change{EventID: fmt.Sprint("e", n), Identities: []Identity{phone(fmt.Sprint(13800000100 + n))}, Touch: true,
+			ScoreDelta: 90, ScoreReason: ReasonRule, ScoreEvent: "webinar_attended", ScoreCap: ScoreCap{Max: 1, Window: day}})
+		ids = append(ids, r.ContactID)
+	}
+	clk.Advance(31 * day)
+	silenced := f.sweepSilent(t, 30*day)
+	var decayed []string
+	if _, err := s.SweepDecay(f.ctx, rules, 100, func(_ context.Context, d Decayed) error {
+		decayed = append(decayed, d.ContactID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	slices.Sort(silenced)
+	slices.Sort(decayed)
+	if diff := cmp.Diff(ids, silenced); diff != "" {
+		t.Errorf("silenced (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(ids, decayed); diff != "" {
+		t.Errorf("decayed (-want +got):\n%s", diff)
+	}
+	log, err := s.ScoreLog(f.ctx, ids[0], 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 2 || log[0].Score != 81 || log[1].Score != 90 {
+		t.Errorf("score log = %+v, want the event and one decay", log)
 	}
 }
