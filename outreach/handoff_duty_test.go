@@ -24,7 +24,9 @@ var shanghai = func() *time.Location {
 var weekdaysMonFri = []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}
 
 // cst is a time in Asia/Shanghai; 2026-11-27 is a Friday.
-func cst(day, hour, minute int) time.Time { return time.Date(2026, 11, day, hour, minute, 0, 0, shanghai) }
+func cst(day, hour, minute int) time.Time {
+	return time.Date(2026, 11, day, hour, minute, 0, 0, shanghai)
+}
 
 func TestDutyShiftsAcrossTheDayBoundary(t *testing.T) {
 	office := DutyRep{UserID: "a", Days: weekdaysMonFri, Start: 9 * 60, End: 18 * 60, Loc: shanghai}
