@@ -74,6 +74,12 @@ type Callbacks struct {
 
 type Contacts struct {
 	TimelineMax int `yaml:"timeline_max"`
+	// SilentAfter is how long a contact may go without activity before it
+	// turns silent (and win-back scripts start); default 720h.
+	SilentAfter time.Duration `yaml:"silent_after"`
+	// SweepEvery is how often the silence, decay and hand-off queue sweeps
+	// run; default 1m.
+	SweepEvery time.Duration `yaml:"sweep_every"`
 }
 
 type WeCom struct {
@@ -90,9 +96,10 @@ type WeCom struct {
 	// TagIDs maps our tag names to WeCom tag ids (企业客户标签, created in the
 	// admin console); tag changes on those are mirrored onto the customer.
 	TagIDs map[string]string `yaml:"tag_ids"`
-	// HandoffReps are the WeCom userids, in turn, who take hot leads and
-	// hand-offs of contacts that have no owner.
-	HandoffReps []string `yaml:"handoff_reps"`
+	// HandoffReps are the reps, in turn, who take hot leads and hand-offs
+	// of contacts that have no owner: bare WeCom userids, or with working
+	// hours and a daily limit (see HandoffRep).
+	HandoffReps []HandoffRep `yaml:"handoff_reps"`
 	// HandoffSLA is how long a rep has to follow a lead up before a
 	// reminder; after twice as long HandoffLead (a WeCom userid) is told.
 	HandoffSLA  time.Duration `yaml:"handoff_sla"`
@@ -194,7 +201,7 @@ func Default() Config {
 		Redis:     Redis{URL: "redis://127.0.0.1:6379/0"},
 		Public:    Public{BaseURL: "http://127.0.0.1:8080"},
 		Callbacks: Callbacks{MaxSkew: 5 * time.Minute, DedupTTL: 72 * time.Hour},
-		Contacts:  Contacts{TimelineMax: 200},
+		Contacts:  Contacts{TimelineMax: 200, SilentAfter: 720 * time.Hour, SweepEvery: time.Minute},
 		Outreach:  Outreach{Workers: 10, MaxRetry: 8, CouponRemindBefore: 72 * time.Hour},
 		Dialogs:   Dialogs{Dir: "configs/dialogs", ScoringFile: "configs/scoring.yaml"},
 		Log:       Log{Level: "info", Format: "json"},

@@ -63,7 +63,14 @@ func (c *Config) Validate() error {
 	if c.Contacts.TimelineMax < 10 || c.Contacts.TimelineMax > 10000 {
 		p.add("contacts.timeline_max must be between 10 and 10000 (default 200)")
 	}
+	if c.Contacts.SilentAfter < time.Hour {
+		p.add("contacts.silent_after must be at least 1h (default 720h): contacts without activity that long turn silent")
+	}
+	if c.Contacts.SweepEvery < time.Second || c.Contacts.SweepEvery > time.Hour {
+		p.add("contacts.sweep_every must be between 1s and 1h (default 1m)")
+	}
 	c.validateWeCom(&p)
+	c.validateHandoff(&p)
 	c.validateWeChat(&p)
 	c.validateOutreach(&p)
 	if c.Transfer.UploadLimit < 1024 || c.Transfer.UploadLimit > 1<<30 {

@@ -54,11 +54,15 @@ func (s *Store) applyAt(ctx context.Context, id string, p *prepared) (Result, er
 		if p.event != "" {
 			evk = eventKey(id, p.event)
 		}
-		v, err := s.apply.Run(ctx, s.rdb, append(k.list(), evk), p.argv...).Result()
+		capk := k.hash
+		if p.capType != "" {
+			capk = scoreCapKey(id, p.capType)
+		}
+		v, err := s.apply.Run(ctx, s.rdb, append(k.list(), evk, scoreLogKey(id), capk), p.argv...).Result()
 		if err != nil {
 			return Result{}, fmt.Errorf("contacts: apply change to %s: %w", id, err)
 		}
-		r, err := asReply(v, 9)
+		r, err := asReply(v, 12)
 		if err != nil {
 			return Result{}, err
 		}
@@ -80,12 +84,14 @@ func (s *Store) applyAt(ctx context.Context, id string, p *prepared) (Result, er
 		}
 		s.compress(ctx, chain)
 		res := Result{
-			ContactID:   id,
-			Created:     r.int(2) == 1,
-			Duplicate:   r.str(0) == "dup",
-			Score:       int(r.int(3)),
-			TagsAdded:   nilIfEmpty(r.strings(4)),
-			TagsRemoved: nilIfEmpty(r.strings(5)),
+			ContactID:      id,
+			Created:        r.int(2) == 1,
+			Duplicate:      r.str(0) == "dup",
+			Score:          int(r.int(3)),
+			ScoreDelta:     int(r.int(9)),
+			ActivityBefore: r.str(11),
+			TagsAdded:      nilIfEmpty(r.strings(4)),
+			TagsRemoved:    nilIfEmpty(r.strings(5)),
 		}
 		slices.Sort(res.TagsAdded)
 		slices.Sort(res.TagsRemoved)
@@ -98,8 +104,11 @@ func (s *Store) applyAt(ctx context.Context, id string, p *prepared) (Result, er
 			}
 			idxErr = errors.Join(idxErr, s.syncIndex(ctx, id, items))
 		}
+		if anchor := r.str(10); anchor != "0" && anchor != "" {
+			idxErr = errors.Join(idxErr, s.indexActivity(ctx, id, anchor))
+		}
 		if idxErr != nil {
-			idxErr = fmt.Errorf("contacts: contact %s changed, but run RepairTagIndex on it (%v): %w", id, idxErr, ErrTagIndex)
+			idxErr = fmt.Errorf("contacts: contact %s changed, but an index update failed; run RepairTagIndex on it (%v): %w", id, idxErr, ErrTagIndex)
 		}
 		return res, idxErr
 	}

@@ -44,7 +44,7 @@ func TestApplyCreates(t *testing.T) {
 				Unreachable: []string{"sms"},
 				Timeline:    &Entry{Type: "whitepaper_download", Source: "api", Props: map[string]string{"doc": "wp-1"}},
 			},
-			wantResult: Result{ContactID: IDFor(email("han.meimei@example.com")), Created: true, TagsAdded: []string{"vip", "webinar"}, Score: 10},
+			wantResult: Result{ContactID: IDFor(email("han.meimei@example.com")), Created: true, TagsAdded: []string{"vip", "webinar"}, Score: 10, ScoreDelta: 10},
 			want: Contact{
 				ID: IDFor(email("han.meimei@example.com")), Identities: map[string][]string{"email": {"han.meimei@example.com"}},
 				Tags: []string{"vip", "webinar"}, Stage: "mql", Activity: "silent", Score: 10, Owner: "rep-zhang", Name: "韩梅梅",
@@ -61,7 +61,7 @@ func TestApplyCreates(t *testing.T) {
 		{
 			name:       "touch sets last seen and activity",
 			change:     Change{Identities: []Identity{openid("o-touch")}, Touch: true, ScoreDelta: -3},
-			wantResult: Result{ContactID: IDFor(openid("o-touch")), Created: true, Score: -3},
+			wantResult: Result{ContactID: IDFor(openid("o-touch")), Created: true, Score: -3, ScoreDelta: -3},
 			want: Contact{
 				ID: IDFor(openid("o-touch")), Identities: map[string][]string{"openid": {"o-touch"}},
 				Tags: []string{}, Stage: "prospect", Activity: "active", Score: -3, Consent: consent(), CreatedAt: t0, LastSeen: t0,
@@ -91,7 +91,7 @@ func TestApplyUpdatesExisting(t *testing.T) {
 	id := f.apply(t, Change{Identities: []Identity{phone("1")}, Fields: map[string]string{"a": "1", "b": "2"}, Owner: "rep-a", Touch: true}).ContactID
 	f.clock.Advance(time.Minute)
 	got := f.apply(t, Change{Identities: []Identity{phone("1")}, Fields: map[string]string{"a": "", "c": "3"}, Stage: "customer", ScoreDelta: 4})
-	if diff := cmp.Diff(Result{ContactID: id, Score: 4}, got); diff != "" {
+	if diff := cmp.Diff(Result{ContactID: id, Score: 4, ScoreDelta: 4}, got); diff != "" {
 		t.Errorf("Apply result (-want +got):\n%s", diff)
 	}
 	// An event that happened earlier does not move last_seen back.
@@ -425,7 +425,7 @@ func TestRoundTrips(t *testing.T) {
 		change Change
 		want   int64
 	}{
-		{"new contact", Change{EventID: "e1", Identities: []Identity{phone("new")}, ScoreDelta: 1, Touch: true, Timeline: &Entry{Type: "x"}}, 1},
+		{"new contact: plus one activity index pipeline", Change{EventID: "e1", Identities: []Identity{phone("new")}, ScoreDelta: 1, Touch: true, Timeline: &Entry{Type: "x"}}, 2},
 		{"existing contact", Change{EventID: "e2", Identities: []Identity{phone("new")}, ScoreDelta: 1, Fields: map[string]string{"a": "b"}}, 1},
 		{"duplicate", Change{EventID: "e2", Identities: []Identity{phone("new")}, ScoreDelta: 1}, 1},
 		{"tags changed: plus one index pipeline", Change{Identities: []Identity{phone("new")}, AddTags: []string{"t"}}, 2},

@@ -73,7 +73,18 @@ type Change struct {
 	// over Touch.
 	Activity   string
 	ScoreDelta int
-	Consent    []ConsentChange
+	// ScoreReason says why ScoreDelta changes the score, for the score log:
+	// ReasonRule, ReasonAction, ReasonAPI ("" is ReasonAPI).
+	ScoreReason string
+	// ScoreEvent names what scored in the score log (default the timeline
+	// entry's type).
+	ScoreEvent string
+	// ScoreCap, when Max > 0, lets ScoreDelta count only while events of
+	// type ScoreEvent have scored fewer than Max times in the contact's
+	// last Window (zero Window: ever). A swallowed delta changes nothing
+	// else of the change.
+	ScoreCap ScoreCap
+	Consent  []ConsentChange
 	// Unreachable names channels where the identity is dead (hard bounce).
 	Unreachable []string
 	// Timeline is appended when non-nil; a zero At means Change.At.
@@ -88,6 +99,19 @@ type Result struct {
 	Created, Duplicate, Merged bool
 	// TagsAdded and TagsRemoved are the tags that actually changed, sorted.
 	TagsAdded, TagsRemoved []string
-	// Score is the contact's score afterwards.
-	Score int
+	// Score is the contact's score afterwards; ScoreDelta what this change
+	// added to it (0 when a cap swallowed the points, or on a duplicate).
+	Score, ScoreDelta int
+	// ActivityBefore is the activity this change replaced ("" when the
+	// activity did not change), e.g. silent when a silent customer wrote.
+	ActivityBefore string
 }
+
+// ScoreCap bounds how often one event type scores for one contact.
+type ScoreCap struct {
+	Max    int
+	Window time.Duration
+}
+
+// Cap is the rule's cap for Change.ScoreCap.
+func (r Rule) Cap() ScoreCap { return ScoreCap{Max: r.Max, Window: r.Window} }

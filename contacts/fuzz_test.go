@@ -13,7 +13,7 @@ import (
 // walkApplyArgs reads argv the way apply.lua does and returns how many
 // items it consumed, so a miscounted group shows up as a mismatch.
 func walkApplyArgs(argv []any) (int, error) {
-	const fixed = 14
+	const fixed = 19
 	if len(argv) < fixed {
 		return 0, errors.New("fewer fixed arguments than apply.lua reads")
 	}

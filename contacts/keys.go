@@ -32,6 +32,21 @@ func keysFor(id string) contactKeys {
 // eventKey is the de-dup key of one event at one contact.
 func eventKey(id, event string) string { return "{c:" + id + "}:ev:" + event }
 
+// scoreLogKey is the score log of a contact: why its score changed, newest
+// first. It is not in contactKeys.list, whose order the scripts rely on.
+func scoreLogKey(id string) string { return "{c:" + id + "}:sl" }
+
+// scoreCapKey holds the events of one type that counted against its cap.
+func scoreCapKey(id, eventType string) string { return "{c:" + id + "}:cap:" + eventType }
+
+// The activity indexes live outside the contacts' slots, under one hash tag:
+// seen orders contacts by last activity (for the silence sweep), decay by
+// when to look at their score again (see activity.go).
+const (
+	seenIndexKey  = "{act}:seen"
+	decayIndexKey = "{act}:decay"
+)
+
 // tagIndexKey is the set of ids of the contacts carrying tag.
 func tagIndexKey(tag string) string { return "tag:" + tag }
 

@@ -133,7 +133,7 @@ func TestMergeTwoContacts(t *testing.T) {
 	}{
 		{"B's old event via B's identity", Change{EventID: "b-2", Identities: []Identity{s.b}, ScoreDelta: 100}, Result{ContactID: s.idA, Duplicate: true, Score: 50}},
 		{"A's old event via B's identity", Change{EventID: "a-1", Identities: []Identity{s.b}, ScoreDelta: 100}, Result{ContactID: s.idA, Duplicate: true, Score: 50}},
-		{"new event via B's identity lands on A", Change{EventID: "b-9", Identities: []Identity{s.b}, ScoreDelta: 1}, Result{ContactID: s.idA, Score: 51}},
+		{"new event via B's identity lands on A", Change{EventID: "b-9", Identities: []Identity{s.b}, ScoreDelta: 1}, Result{ContactID: s.idA, Score: 51, ScoreDelta: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -235,7 +235,7 @@ func TestMergeChain(t *testing.T) {
 	}{
 		{"c into b", Change{EventID: "m1", Identities: []Identity{c, b}}, Result{ContactID: idB, Merged: true, Score: 30}},
 		{"b into a", Change{EventID: "m2", Identities: []Identity{b, a}}, Result{ContactID: idA, Merged: true, Score: 30}},
-		{"c alone reaches a", Change{EventID: "e3", Identities: []Identity{c}, ScoreDelta: 1}, Result{ContactID: idA, Score: 31}},
+		{"c alone reaches a", Change{EventID: "e3", Identities: []Identity{c}, ScoreDelta: 1}, Result{ContactID: idA, Score: 31, ScoreDelta: 1}},
 		{"c's first event is still a duplicate", Change{EventID: "create-2", Identities: []Identity{c}, ScoreDelta: 1}, Result{ContactID: idA, Duplicate: true, Score: 31}},
 	}
 	for _, st := range steps {
@@ -298,7 +298,7 @@ func TestNewContactWithSeveralIdentities(t *testing.T) {
 	f := newFixture(t, Options{})
 	p, e := phone("13800000000"), email("x@y.cn")
 	got := f.apply(t, Change{Identities: []Identity{p, e}, ScoreDelta: 5})
-	if diff := cmp.Diff(Result{ContactID: IDFor(p), Created: true, Score: 5}, got); diff != "" {
+	if diff := cmp.Diff(Result{ContactID: IDFor(p), Created: true, Score: 5, ScoreDelta: 5}, got); diff != "" {
 		t.Errorf("Apply (-want +got):\n%s", diff)
 	}
 	if id, err := f.store.Lookup(f.ctx, e); err != nil || id != IDFor(p) {
@@ -306,7 +306,7 @@ func TestNewContactWithSeveralIdentities(t *testing.T) {
 	}
 	// Without an EventID the same change applies again (not a duplicate).
 	again := f.apply(t, Change{Identities: []Identity{e, p}, ScoreDelta: 5})
-	if diff := cmp.Diff(Result{ContactID: IDFor(p), Score: 10}, again); diff != "" {
+	if diff := cmp.Diff(Result{ContactID: IDFor(p), Score: 10, ScoreDelta: 5}, again); diff != "" {
 		t.Errorf("second Apply (-want +got):\n%s", diff)
 	}
 	// A third identity joins the existing contact.

@@ -14,6 +14,11 @@ import (
 const (
 	DefaultTimelineMax = 200
 	DefaultDedupTTL    = 72 * time.Hour
+	// DefaultScoreLogMax bounds each contact's score log.
+	DefaultScoreLogMax = 200
+	// DefaultIndexEvery is how stale a contact's activity index entry may
+	// get before a change rewrites it (see activity.go).
+	DefaultIndexEvery = time.Hour
 )
 
 // DefaultChannels returns the consent keys used when Options.Channels is
@@ -42,6 +47,16 @@ type Options struct {
 	// Channels are the consent keys Get reports and Change may name
 	// (default DefaultChannels()).
 	Channels []string
+	// ScoreLogMax bounds each contact's score log (default 200 entries).
+	ScoreLogMax int
+	// IndexEvery is how stale an activity index entry may get before a
+	// change of the contact rewrites it (default 1h): the sweeps check the
+	// contact itself, so a lag only delays them by that much, and most
+	// changes skip the extra index write.
+	IndexEvery time.Duration
+	// DecayAfter is the scoring rules' decay period; a fresh activity
+	// schedules the contact's first decay look that far ahead (0: at once).
+	DecayAfter time.Duration
 }
 
 // Store reads and changes contacts. It is safe for concurrent use, also
@@ -52,6 +67,7 @@ type Store struct {
 	channels map[string]bool
 
 	apply, read, absorb, retire, link, checktag, claimtags *redis.Script
+	silence, decay, reindex                                *redis.Script
 }
 
 //go:embed scripts/*.lua
@@ -88,6 +104,21 @@ func NewStore(rdb redis.UniversalClient, opt Options) (*Store, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	switch {
+	case opt.ScoreLogMax < 0:
+		return nil, fmt.Errorf("contacts: ScoreLogMax is %d; use 0 for the default %d or a positive bound", opt.ScoreLogMax, DefaultScoreLogMax)
+	case opt.ScoreLogMax == 0:
+		opt.ScoreLogMax = DefaultScoreLogMax
+	}
+	switch {
+	case opt.IndexEvery < 0:
+		return nil, fmt.Errorf("contacts: IndexEvery is %v; use 0 for the default %v or a positive duration", opt.IndexEvery, DefaultIndexEvery)
+	case opt.IndexEvery == 0:
+		opt.IndexEvery = DefaultIndexEvery
+	}
+	if opt.DecayAfter < 0 {
+		return nil, fmt.Errorf("contacts: DecayAfter is %v; use 0 or a positive duration", opt.DecayAfter)
+	}
 	if len(opt.Channels) == 0 {
 		opt.Channels = DefaultChannels()
 	}
@@ -109,7 +140,8 @@ func NewStore(rdb redis.UniversalClient, opt Options) (*Store, error) {
 	}{
 		{&s.apply, "apply.lua"}, {&s.read, "read.lua"}, {&s.absorb, "absorb.lua"},
 		{&s.retire, "retire.lua"}, {&s.link, "link.lua"}, {&s.checktag, "checktag.lua"},
-		{&s.claimtags, "claimtags.lua"},
+		{&s.claimtags, "claimtags.lua"}, {&s.silence, "silence.lua"}, {&s.decay, "decay.lua"},
+		{&s.reindex, "reindex.lua"},
 	} {
 		var err error
 		if *sc.dst, err = loadScript(sc.name); err != nil {
@@ -128,7 +160,7 @@ func (s *Store) pipelined(ctx context.Context, fn func(redis.Pipeliner) error) (
 	if err == nil || !anyNoScript(cmds) {
 		return cmds, err
 	}
-	for _, sc := range []*redis.Script{s.apply, s.read, s.absorb, s.retire, s.link, s.checktag, s.claimtags} {
+	for _, sc := range []*redis.Script{s.apply, s.read, s.absorb, s.retire, s.link, s.checktag, s.claimtags, s.silence, s.decay, s.reindex} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return nil, fmt.Errorf("contacts: load scripts into Redis: %w", err)
 		}

@@ -45,6 +45,7 @@ type prepared struct {
 	identities []Identity
 	event      string // de-dup id, "" = none
 	internal   bool   // event was made up by Apply, not given by the caller
+	capType    string // event type whose cap the score counts against ("" = none)
 	argv       []any
 }
 
@@ -138,6 +139,19 @@ func (s *Store) prepare(ch Change) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	scoreEntry, err := s.scoreEntry(ch, at)
+	if err != nil {
+		return nil, err
+	}
+	if ch.ScoreCap.Max < 0 || ch.ScoreCap.Window < 0 {
+		return nil, invalid("score cap %+v is negative; use a positive max and window, or none", ch.ScoreCap)
+	}
+	if ch.ScoreCap.Max > 0 {
+		if ch.ScoreEvent == "" {
+			return nil, invalid("a score cap needs ScoreEvent, the event type it counts")
+		}
+		p.capType = ch.ScoreEvent
+	}
 	entry := ""
 	if ch.Timeline != nil {
 		e := *ch.Timeline
@@ -166,6 +180,9 @@ func (s *Store) prepare(ch Change) (*prepared, error) {
 		touchArg(ch), ch.Owner, ch.Name, ch.Stage, ch.Activity,
 		strconv.Itoa(ch.ScoreDelta), ch.TZ, strconv.Itoa(s.opt.TimelineMax), entry,
 		strconv.FormatInt(tagLease.Milliseconds(), 10),
+		scoreEntry, strconv.Itoa(s.opt.ScoreLogMax),
+		strconv.Itoa(ch.ScoreCap.Max), strconv.FormatInt(ch.ScoreCap.Window.Milliseconds(), 10),
+		strconv.FormatInt(s.opt.IndexEvery.Milliseconds(), 10),
 	)
 	argv = append(argv, strconv.Itoa(len(p.identities)))
 	for _, i := range p.identities {

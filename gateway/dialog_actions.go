@@ -34,10 +34,15 @@ type DialogActions struct {
 	now      func() time.Time
 	notifier *outreach.RepNotifier
 	reports  *reports.Reports
+	mirror   *outreach.TagMirror
 }
 
 // SetReports makes stage changes by scripts count in the reports.
 func (a *DialogActions) SetReports(r *reports.Reports) { a.reports = r }
+
+// SetTagMirror makes a script's tag changes show on the customer's WeCom
+// profile, like an operator's through the API.
+func (a *DialogActions) SetTagMirror(m *outreach.TagMirror) { a.mirror = m }
 
 // SetNotifier makes hand-offs notify the rep in WeCom.
 func (a *DialogActions) SetNotifier(n *outreach.RepNotifier) { a.notifier = n }
@@ -73,23 +78,30 @@ func dialogMessageID(key string) string {
 
 // identity finds one identity of the contact to address a change or a send
 // by; the store and the pipeline resolve the whole contact from it.
-func (a *DialogActions) identity(ctx context.Context, contactID string) (contacts.Identity, error) {
+func (a *DialogActions) identity(ctx context.Context, contactID string) (contacts.Identity, *contacts.Contact, error) {
 	ct, err := a.contacts.Get(ctx, contactID)
 	if err != nil {
-		return contacts.Identity{}, fmt.Errorf("gateway: dialog action on contact %s: %w", contactID, err)
+		return contacts.Identity{}, nil, fmt.Errorf("gateway: dialog action on contact %s: %w", contactID, err)
 	}
 	id, ok := anyIdentity(ct)
 	if !ok {
-		return contacts.Identity{}, fmt.Errorf("gateway: dialog action on contact %s: %w", ct.ID, ErrNoIdentity)
+		return contacts.Identity{}, nil, fmt.Errorf("gateway: dialog action on contact %s: %w", ct.ID, ErrNoIdentity)
 	}
-	return id, nil
+	return id, ct, nil
 }
 
 // apply changes the contact once per action key.
 func (a *DialogActions) apply(ctx context.Context, t dialogs.Target, ch contacts.Change) error {
-	id, err := a.identity(ctx, t.ContactID)
+	_, err := a.applyTo(ctx, t, ch)
+	return err
+}
+
+// applyTo is apply that also reports what changed, and mirrors the tags it
+// added or removed onto WeCom.
+func (a *DialogActions) applyTo(ctx context.Context, t dialogs.Target, ch contacts.Change) (contacts.Result, error) {
+	id, ct, err := a.identity(ctx, t.ContactID)
 	if err != nil {
-		return err
+		return contacts.Result{}, err
 	}
 	ch.EventID = "dlg:" + t.Key
 	ch.Identities = []contacts.Identity{id}
@@ -98,10 +110,18 @@ func (a *DialogActions) apply(ctx context.Context, t dialogs.Target, ch contacts
 		ch.Timeline.At, ch.Timeline.Source = ch.At, "dialogs"
 		ch.Timeline.Props = withScript(ch.Timeline.Props, t)
 	}
-	if _, err := a.contacts.Apply(ctx, ch); err != nil {
-		return fmt.Errorf("gateway: dialog %s step %s on contact %s: %w", t.Script, t.Step, t.ContactID, err)
+	res, err := a.contacts.Apply(ctx, ch)
+	if err != nil {
+		return res, fmt.Errorf("gateway: dialog %s step %s on contact %s: %w", t.Script, t.Step, t.ContactID, err)
 	}
-	return nil
+	if len(res.TagsAdded)+len(res.TagsRemoved) > 0 {
+		// As for the API: a queueing failure leaves our tags right and is
+		// only logged, it does not fail the script's step.
+		if err := a.mirror.Mirror(ctx, ct, res.TagsAdded, res.TagsRemoved); err != nil {
+			a.log.Warn("tag change not mirrored to WeCom", zap.String("contact", ct.ID), zap.Error(err))
+		}
+	}
+	return res, nil
 }
 
 func withScript(props map[string]string, t dialogs.Target) map[string]string {
@@ -129,7 +149,7 @@ func (a *DialogActions) Untag(ctx context.Context, t dialogs.Target, tag string)
 }
 
 func (a *DialogActions) Score(ctx context.Context, t dialogs.Target, delta int) error {
-	return a.apply(ctx, t, contacts.Change{ScoreDelta: delta})
+	return a.apply(ctx, t, contacts.Change{ScoreDelta: delta, ScoreReason: contacts.ReasonAction, ScoreEvent: "script:" + t.Script})
 }
 
 func (a *DialogActions) SetStage(ctx context.Context, t dialogs.Target, stage string) error {

@@ -44,7 +44,7 @@ func (s *Server) ingestReply(ctx context.Context, ev channels.Event, passive boo
 		return outcome, nil, err
 	}
 	ch := changeFor(ev)
-	ch.ScoreDelta += s.scoring.Points(ev.Type) // once per event id, like the rest of the change
+	s.score(&ch, ev)
 	res, err := s.contacts.Apply(ctx, ch)
 	if err != nil {
 		return outcomeFailed, nil, err
@@ -61,7 +61,8 @@ func (s *Server) ingestReply(ctx context.Context, ev channels.Event, passive boo
 	if !res.Duplicate {
 		// A platform retry is a duplicate and the script already answered
 		// it; dialog trouble never fails the callback, the event is stored.
-		reply = s.converse(ctx, ev, res, ch.ScoreDelta, passive)
+		reply = s.converse(ctx, ev, res, res.ScoreDelta, passive)
+		s.lifecycleEvents(ctx, ev, res)
 	}
 	// Follow-ups are idempotent and run on platform retries too, so one that
 	// failed the first time (and made us answer 5xx) happens on the retry.

@@ -20,3 +20,8 @@ func kfAgainKey(openKFID string) string  { return "{kf:" + openKFID + "}:again" 
 // auditStreamKey is the audit log: one stream entry per change made
 // through the API, capped at about auditMax entries.
 const auditStreamKey = "{audit}:log"
+
+// sweepLockKey is held by the process running the lifecycle sweeps, so
+// several gateways do not repeat each other's work (the sweeps are safe to
+// run concurrently; the lock only saves effort).
+const sweepLockKey = "{sweep}:lock"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -22,7 +23,8 @@ type RepNotifier struct {
 	rdb     redis.UniversalClient
 	tasks   weComTasks
 	sender  Sender // the WeCom sender
-	onDuty  []string
+	duty    []DutyRep
+	now     func() time.Time
 	baseURL string
 	policy  *HandoffPolicy
 	// observer hears about hand-offs (reports); nil tells no one.
@@ -40,24 +42,30 @@ func NewRepNotifier(rdb redis.UniversalClient, sender Sender, onDuty []string, b
 	if log == nil {
 		log = zap.NewNop()
 	}
+	duty := make([]DutyRep, len(onDuty))
+	for i, u := range onDuty {
+		duty[i] = DutyRep{UserID: u} // all day, every day, no limit; see SetDuty
+	}
 	return &RepNotifier{rdb: rdb, tasks: weComTasks{queue: asynq.NewClientFromRedisClient(rdb), log: log}, sender: sender,
-		onDuty: onDuty, baseURL: strings.TrimRight(baseURL, "/")}
+		duty: duty, now: time.Now, baseURL: strings.TrimRight(baseURL, "/")}
 }
 
-// PickRep is the contact's owner, else the next rep on duty ("" when there
-// is none).
+// PickRep is the contact's owner, else the next rep in turn who is on duty
+// and below their daily limit. When reps are configured but none is
+// available, the hand-off waits in a queue (DrainWaiting gives it to the
+// first rep on duty) and PickRep returns "". Without reps it is "" too.
 func (n *RepNotifier) PickRep(ctx context.Context, c *contacts.Contact) (string, error) {
 	if n == nil {
 		return "", nil
 	}
-	if c.Owner != "" || len(n.onDuty) == 0 {
+	if c.Owner != "" || len(n.duty) == 0 {
 		return c.Owner, nil
 	}
-	i, err := n.rdb.Incr(ctx, roundRobinKey).Result()
-	if err != nil {
-		return "", fmt.Errorf("outreach: pick a rep: %w", err)
+	rep, err := n.pickOnDuty(ctx)
+	if err != nil || rep != "" {
+		return rep, err
 	}
-	return n.onDuty[int((i-1)%int64(len(n.onDuty)))], nil
+	return "", n.wait(ctx, c)
 }
 
 type repNotice struct {

@@ -28,7 +28,8 @@ const tickEvery = 5 * time.Second
 // when the folder is missing or holds no scripts, so a deployment without
 // scripts runs without the engine. A folder with broken scripts stops the
 // start: gatewayd -check lists the problems.
-func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts.Store, pipe *outreach.Pipeline, notifier *outreach.RepNotifier, log *zap.Logger, rep *reports.Reports) (*dialogs.Engine, error) {
+func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts.Store, pipe *outreach.Pipeline, notifier *outreach.RepNotifier, log *zap.Logger,
+	mirror *outreach.TagMirror, scoring contacts.Scoring, rep *reports.Reports) (*dialogs.Engine, error) {
 	if _, err := os.Stat(cfg.Dialogs.Dir); errors.Is(err, fs.ErrNotExist) {
 		log.Info("no dialog scripts folder; running without scripts", zap.String("dir", cfg.Dialogs.Dir))
 		return nil, nil
@@ -49,7 +50,9 @@ func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts
 	}
 	actions.SetNotifier(notifier)
 	actions.SetReports(rep)
-	engine, err := dialogs.NewEngine(rdb, lib, actions, dialogs.Options{})
+	actions.SetTagMirror(mirror)
+	// score_band triggers use the same bands as the scoring rules.
+	engine, err := dialogs.NewEngine(rdb, lib, actions, dialogs.Options{HotScore: scoring.Bands.Hot, WarmScore: scoring.Bands.Warm})
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +95,24 @@ func reloadOnHangup(ctx context.Context, srv *gateway.Server, log *zap.Logger) {
 				continue
 			}
 			log.Info("dialog scripts reloaded", zap.Int("scripts", len(lib.Scripts())))
+		}
+	}
+}
+
+// sweepLifecycle runs the lifecycle sweeps (silence, score decay, the
+// hand-off queue) every period until ctx ends; with several gateways one
+// of them does each round (see Server.Sweep).
+func sweepLifecycle(ctx context.Context, srv *gateway.Server, every time.Duration, log *zap.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := srv.Sweep(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("lifecycle sweep had failures; it continues next round", zap.Error(err))
+			}
 		}
 	}
 }

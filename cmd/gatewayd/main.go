@@ -87,7 +87,12 @@ func run(cfg configs.Config) error {
 	}
 	defer rdb.Close()
 
-	store, err := contacts.NewStore(rdb, contacts.Options{TimelineMax: cfg.Contacts.TimelineMax, DedupTTL: cfg.Callbacks.DedupTTL})
+	scoring, err := loadScoring(cfg.Dialogs.ScoringFile, log)
+	if err != nil {
+		return err
+	}
+	store, err := contacts.NewStore(rdb, contacts.Options{TimelineMax: cfg.Contacts.TimelineMax, DedupTTL: cfg.Callbacks.DedupTTL,
+		DecayAfter: scoring.Decay.After})
 	if err != nil {
 		return err
 	}
@@ -132,12 +137,12 @@ func run(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
-	engine, err := buildDialogs(cfg, rdb, store, pipeline, notifier, log, rep)
+	mirror := tagMirror(rdb, cfg.WeCom, senders, log)
+	defer func() { _ = mirror.Close() }()
+	engine, err := buildDialogs(cfg, rdb, store, pipeline, notifier, log, mirror, scoring, rep)
 	if err != nil {
 		return err
 	}
-	mirror := tagMirror(rdb, cfg.WeCom, senders, log)
-	defer func() { _ = mirror.Close() }()
 	imports, exports, err := buildTransfer(cfg, rdb, store, rep, log)
 	if err != nil {
 		return err
@@ -151,10 +156,6 @@ func run(cfg configs.Config) error {
 		defer func() { stopTicks(); <-ticked }()
 	}
 
-	scoring, err := loadScoring(cfg.Dialogs.ScoringFile, log)
-	if err != nil {
-		return err
-	}
 	deps := gateway.Deps{Scoring: scoring, Notifier: notifier, Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
 		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready, Dialogs: engine, TagMirror: mirror,
 		Imports: imports, Exports: exports, Reports: rep}
@@ -181,6 +182,10 @@ func run(cfg configs.Config) error {
 		return err
 	}
 	defer stopKF()
+	sweepCtx, stopSweeps := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() { defer close(swept); sweepLifecycle(sweepCtx, srv, cfg.Contacts.SweepEvery, log.Named("sweep")) }()
+	defer func() { stopSweeps(); <-swept }()
 	httpSrv := &http.Server{
 		Addr:              cfg.HTTP.Addr,
 		Handler:           srv.Handler(),

@@ -89,10 +89,25 @@ func tagMirror(rdb redis.UniversalClient, w configs.WeCom, senders []outreach.Se
 func repNotifier(rdb redis.UniversalClient, cfg configs.Config, senders []outreach.Sender, log *zap.Logger) *outreach.RepNotifier {
 	for _, s := range senders {
 		if ws, ok := s.(*wecom.Sender); ok {
-			n := outreach.NewRepNotifier(rdb, ws, cfg.WeCom.HandoffReps, cfg.Public.BaseURL, log.Named("handoff"))
+			n := outreach.NewRepNotifier(rdb, ws, nil, cfg.Public.BaseURL, log.Named("handoff"))
 			n.SetPolicy(outreach.HandoffPolicy{SLA: cfg.WeCom.HandoffSLA, Lead: cfg.WeCom.HandoffLead})
+			n.SetDuty(dutyReps(cfg.WeCom.HandoffReps), time.Now)
 			return n
 		}
 	}
 	return nil
+}
+
+// dutyReps turns the configured reps into their duty; Config.Validate has
+// refused any whose hours, days or zone do not parse.
+func dutyReps(reps []configs.HandoffRep) []outreach.DutyRep {
+	out := make([]outreach.DutyRep, 0, len(reps))
+	for _, r := range reps {
+		sh, err := r.Shift()
+		if err != nil {
+			continue
+		}
+		out = append(out, outreach.DutyRep{UserID: r.UserID, Days: sh.Days, Start: sh.Start, End: sh.End, Loc: sh.Loc, DailyLimit: r.DailyLimit})
+	}
+	return out
 }

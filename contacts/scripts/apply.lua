@@ -12,6 +12,9 @@
 --   8 {c:ID}:tagp     hash tag -> lease expiry (ms) of the writer updating its
 --                     tag index entry (see tagindex.go)
 --   9 {c:ID}:ev:<id>  de-dup key of the event (any key of the slot when ARGV[1] is "")
+--  10 {c:ID}:sl      score log list, newest first (see scorelog.go)
+--  11 {c:ID}:cap:<t> sorted set of the scoring events of type t counted
+--                    against its cap (any key of the slot when uncapped)
 --
 -- ARGV:
 --   1 event id ("" = no de-duplication)   2 de-dup TTL (ms)
@@ -21,6 +24,12 @@
 --   9 activity ("" = keep)                10 score delta
 --  11 tz ("" = keep)                      12 timeline max length
 --  13 timeline entry JSON ("" = none)   14 tag index lease (ms)
+--  15 score log entry JSON without its closing brace; points and score
+--     are appended ("" = do not log)
+--  16 score log max length
+--  17 cap: how often the event type may score (0 = no cap)
+--  18 cap window (ms; 0 = for ever)
+--  19 activity index granularity (ms; 0 = never ask for a re-index)
 --  then six groups, each a count n followed by its items:
 --   identities   n x 1: "kind:value"
 --   fields       n x 2: name, value ("" deletes the field)
@@ -30,7 +39,7 @@
 --   unreachable  n x 1: channel
 --
 -- Returns {status, target, created, score, added tags, removed tags, version,
---          owned tags, stale}:
+--          owned tags, stale, delta, anchor, activity before}:
 --   status "ok"       applied; created is 1 when this call made the contact
 --   status "dup"      the event id was seen before: nothing changed
 --   status "redirect" the contact was merged into target: nothing changed
@@ -39,6 +48,12 @@
 --   of every changed tag; owned are the changed tags whose index entry this
 --   caller must write (the others have a live writer already); stale counts
 --   tags whose index writer's lease ran out (a crash): the caller repairs them.
+--   delta is the score change applied (0 when a cap swallowed it); anchor,
+--   when not "0", is the contact's last activity (last_seen, else
+--   created_at) that the caller writes to the activity index (see
+--   activity.go): the contact is new, came back from silent or churned, or
+--   its index entry is older than the granularity; activity before is the
+--   activity this change replaced ("" when it did not change).
 
 local h, tags, ids, tl, link, evs, tagv, tagp, evkey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
@@ -58,7 +73,7 @@ end
 
 local target = redis.call('GET', link)
 if target then
-  return {'redirect', target, 0, 0, {}, {}, 0, {}, stale()}
+  return {'redirect', target, 0, 0, {}, {}, 0, {}, stale(), 0, '0', ''}
 end
 
 local event = ARGV[1]
@@ -66,7 +81,7 @@ local event = ARGV[1]
 -- Claim the event id first: SET NX both tests and records it in one call.
 if event ~= '' and not redis.call('SET', evkey, '1', 'PX', ARGV[2], 'NX') then
   local score = redis.call('HGET', h, 'score') or '0'
-  return {'dup', '', 0, tonumber(score), {}, {}, 0, {}, stale()}
+  return {'dup', '', 0, tonumber(score), {}, {}, 0, {}, stale(), 0, '0', ''}
 end
 
 local at = ARGV[4]
@@ -74,7 +89,7 @@ local touch = ARGV[5]
 local lastIn = 'last_seen'
 if touch ~= '0' and touch ~= '1' then lastIn = 'last_in:' .. touch end
 -- One read and one write for the contact hash: this is the hot path.
-local cur = redis.call('HMGET', h, 'created_at', 'last_seen', 'score', lastIn)
+local cur = redis.call('HMGET', h, 'created_at', 'last_seen', 'score', lastIn, 'activity', 'ix', 'v')
 local set = {}
 local function put(field, value)
   set[#set + 1] = field
@@ -102,13 +117,57 @@ if ARGV[7] ~= '' then put('name', ARGV[7]) end
 if ARGV[8] ~= '' then put('stage', ARGV[8]) end
 if ARGV[9] ~= '' then put('activity', ARGV[9]) end
 if ARGV[11] ~= '' then put('tz', ARGV[11]) end
+
+-- Activity: what it was, what it becomes, and whether the activity index
+-- (outside this slot) needs the caller to write the contact's anchor.
+local before = cur[5] or 'active'
+local after = before
+if touch ~= '0' then after = 'active' end
+if ARGV[9] ~= '' then after = ARGV[9] end
+local was = ''
+if created == 0 and after ~= before then was = before end
+local delta = tonumber(ARGV[10])
+
+-- A capped event type scores only while its cap has room.
+local capmax = tonumber(ARGV[17])
+if delta ~= 0 and capmax > 0 then
+  local capkey = KEYS[11]
+  local win = tonumber(ARGV[18])
+  if win > 0 then redis.call('ZREMRANGEBYSCORE', capkey, '-inf', string.format('%d', now - win)) end
+  if redis.call('ZCARD', capkey) >= capmax then
+    delta = 0
+  else
+    local member = event
+    if member == '' then member = ARGV[3] .. ':' .. (cur[7] or '0') end
+    redis.call('ZADD', capkey, ARGV[3], member)
+    if win > 0 then redis.call('PEXPIRE', capkey, ARGV[18]) end
+  end
+end
+
+local anchor = '0'
+local gran = tonumber(ARGV[19])
+if gran > 0 then
+  local seen = cur[2]
+  if touch ~= '0' and (not seen or tonumber(seen) < tonumber(at)) then seen = at end
+  local last = seen or cur[1] or at
+  local ix = cur[6]
+  if created == 1 or not ix or (after == 'active' and before ~= 'active')
+     or (touch ~= '0' and tonumber(last) - tonumber(ix) >= gran) then
+    anchor = last
+    put('ix', last)
+  end
+end
 if #set > 0 then redis.call('HSET', h, unpack(set)) end
 
 local score
-if ARGV[10] ~= '0' then
-  score = redis.call('HINCRBY', h, 'score', ARGV[10])
+if delta ~= 0 then
+  score = redis.call('HINCRBY', h, 'score', delta)
 else
   score = tonumber(cur[3] or '0')
+end
+if delta ~= 0 and ARGV[15] ~= '' then
+  redis.call('LPUSH', KEYS[10], ARGV[15] .. ',"points":' .. string.format('%d', delta) .. ',"score":' .. string.format('%d', score) .. '}')
+  redis.call('LTRIM', KEYS[10], 0, tonumber(ARGV[16]) - 1)
 end
 
 -- Every change bumps the counter: tag index writers and merges compare it.
@@ -132,7 +191,7 @@ local function claim(tag)
   end
 end
 
-local i = 15
+local i = 20
 local n = tonumber(ARGV[i]); i = i + 1
 -- A lone identity of an existing contact is in its set already: it is the
 -- contact's home, or was carried over by the merge that linked it here.
@@ -204,4 +263,4 @@ if event ~= '' then
   end
 end
 
-return {'ok', '', created, score, added, removed, version, owned, stale()}
+return {'ok', '', created, score, added, removed, version, owned, stale(), delta, anchor, was}
