@@ -268,7 +268,8 @@ func (s *Server) preview(c *gin.Context, t templates.Template, req previewReques
 		fail(c, err)
 		return
 	}
-	body := gin.H{"template": t.ID, "version": t.Version, "channels": s.renderer.Preview(t, data)}
+	res := s.renderer.PreviewWith(t, data, templates.PreviewOptions{SMSSign: s.cfg.Aliyun.SMSSignName})
+	body := gin.H{"template": t.ID, "version": t.Version, "channels": res}
 	if problems != nil {
 		body["problems"] = problems
 	}

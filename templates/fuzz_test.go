@@ -66,7 +66,7 @@ func FuzzParse(f *testing.F) {
 func FuzzTemplateJSON(f *testing.F) {
 	f.Add([]byte(`{"id":"t","name":"n","purpose":"marketing","channels":{"wecom":{"text":"{{.name}}，研讨会明天开始"}}}`),
 		[]byte(`{"name":"Li"}`))
-	f.Add([]byte(`{"id":"t","name":"n","purpose":"service","channels":{"sms":{"template_code":"SMS_1","params":{"code":"{{.code}}"}},"email":{"subject":"s","html":"<a href=\"{{.u}}\">x</a>"}}}`),
+	f.Add([]byte(`{"id":"t","name":"n","purpose":"service","channels":{"sms":{"template_code":"SMS_1","params":{"code":"{{.code}}"}},"email":{"subject":"s","html":"<a href=\"{{.u}}\">x</a>","text":"x"}}}`),
 		[]byte(`{"code":123456,"u":"https://e.com"}`))
 	f.Add([]byte(`{"id":"t","name":"n","purpose":"transactional","channels":{"officialaccount":{"template_id":"x","fields":{"first":"{{.a}}"}}}}`),
 		[]byte(`{"a":null}`))

@@ -111,9 +111,10 @@ type Rendered struct {
 }
 
 // Render fills the template's body for ch with data (the message's vars
-// merged with the contact's fields). Failures wrap ErrNoChannel or
-// ErrRender and name the field.
+// merged with the contact's fields); declared defaults fill variables the
+// data lacks. Failures wrap ErrNoChannel or ErrRender and name the field.
 func (r *Renderer) Render(t Template, ch channels.Channel, data map[string]any) (Rendered, error) {
+	data = withDefaults(t.Vars, data)
 	specs, ok := bodyFields(&t, ch)
 	if !ok {
 		return Rendered{}, fmt.Errorf("%w: template %q has no %s body", ErrNoChannel, t.ID, ch)

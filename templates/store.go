@@ -83,6 +83,7 @@ type stored struct {
 	Name      string           `json:"name"`
 	Purpose   channels.Purpose `json:"purpose"`
 	Channels  Channels         `json:"channels"`
+	Vars      []Var            `json:"vars,omitempty"`
 	UpdatedAt time.Time        `json:"updated_at"`
 	UpdatedBy string           `json:"updated_by,omitempty"`
 }
@@ -148,7 +149,7 @@ func (s *Store) save(ctx context.Context, t Template, by string, draft bool) (Te
 		return Template{}, err
 	}
 	now := s.opt.Now().UTC()
-	st := stored{ID: t.ID, Name: t.Name, Purpose: t.Purpose, Channels: t.Channels,
+	st := stored{ID: t.ID, Name: t.Name, Purpose: t.Purpose, Channels: t.Channels, Vars: t.Vars,
 		UpdatedAt: now, UpdatedBy: by}
 	tj, err := json.Marshal(st)
 	if err != nil {
@@ -196,10 +197,11 @@ type content struct {
 	Name     string           `json:"name"`
 	Purpose  channels.Purpose `json:"purpose"`
 	Channels Channels         `json:"channels"`
+	Vars     []Var            `json:"vars,omitempty"`
 }
 
 func contentOf(t *Template) content {
-	return content{Name: t.Name, Purpose: t.Purpose, Channels: t.Channels}
+	return content{Name: t.Name, Purpose: t.Purpose, Channels: t.Channels, Vars: t.Vars}
 }
 
 // contentDigest hashes what makes two versions different. encoding/json
@@ -218,7 +220,7 @@ func decodeRecord(id, rec string) (Template, error) {
 	if err := json.Unmarshal([]byte(rec), &r); err != nil {
 		return Template{}, fmt.Errorf("templates: stored version of %s is corrupt: %w", id, err)
 	}
-	return Template{ID: r.T.ID, Name: r.T.Name, Purpose: r.T.Purpose, Channels: r.T.Channels,
+	return Template{ID: r.T.ID, Name: r.T.Name, Purpose: r.T.Purpose, Channels: r.T.Channels, Vars: r.T.Vars,
 		Version: r.V, UpdatedAt: r.T.UpdatedAt, UpdatedBy: r.T.UpdatedBy}, nil
 }
 
