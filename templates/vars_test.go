@@ -10,7 +10,7 @@ import (
 
 func greeting() Template {
 	return Template{ID: "greet", Name: "Greeting", Purpose: channels.Service, Version: 1,
-		Vars: []Var{{Name: "name", Sample: "王先生", Default: "客户"}, {Name: "city", Sample: "上海"}},
+		Vars:     []Var{{Name: "name", Sample: "王先生", Default: "客户"}, {Name: "city", Sample: "上海"}},
 		Channels: Channels{WeCom: &WeComBody{Text: "{{.name}}，欢迎来到{{.city}}"}}}
 }
 
