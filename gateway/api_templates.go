@@ -297,5 +297,19 @@ func (s *Server) previewData(ctx context.Context, req previewRequest) (map[strin
 	if data == nil {
 		data = map[string]any{}
 	}
+	// The request's locale and variant win over the contact's and the vars'.
+	if req.Locale != "" || req.Variant != "" {
+		merged := make(map[string]any, len(data)+2)
+		for k, v := range data {
+			merged[k] = v
+		}
+		if req.Locale != "" {
+			merged["locale"] = req.Locale
+		}
+		if req.Variant != "" {
+			merged["variant"] = req.Variant
+		}
+		data = merged
+	}
 	return data, nil
 }

@@ -29,7 +29,8 @@ func (r *Renderer) Preview(t Template, data map[string]any) []PreviewResult {
 
 // PreviewWith is Preview with options. The declared samples fill what data
 // lacks, so a template previews with realistic values before any are
-// given.
+// given; data's "locale" and "variant" pick the alternate bodies, as in a
+// send.
 func (r *Renderer) PreviewWith(t Template, data map[string]any, opt PreviewOptions) []PreviewResult {
 	merged := t.Samples()
 	for k, v := range data {
@@ -38,6 +39,7 @@ func (r *Renderer) PreviewWith(t Template, data map[string]any, opt PreviewOptio
 		}
 		merged[k] = v
 	}
+	resolved, _ := t.resolve(choose(merged))
 	order := t.ChannelOrder()
 	res := make([]PreviewResult, 0, len(order))
 	for _, ch := range order {
@@ -48,7 +50,7 @@ func (r *Renderer) PreviewWith(t Template, data map[string]any, opt PreviewOptio
 		}
 		pr := PreviewResult{Channel: ch, Rendered: &out}
 		if ch == channels.SMS {
-			pr.SMS = smsPreview(t.Channels.SMS, out.Params, opt.SMSSign)
+			pr.SMS = smsPreview(resolved.Channels.SMS, out.Params, opt.SMSSign)
 		}
 		res = append(res, pr)
 	}

@@ -19,6 +19,12 @@ type Template struct {
 	// previews and a default for sends that lack them, so an editor sees
 	// realistic text and a customer never gets "您好，" with a gap.
 	Vars []Var `json:"vars,omitempty"`
+	// Locales hold the bodies in other languages than the main zh-CN
+	// ("en"), chosen by the contact's locale field or the message's
+	// "locale" var; Variants hold A/B arms chosen by the "variant" var.
+	// Both fall back to the main body channel by channel.
+	Locales  map[string]LocaleBody  `json:"locales,omitempty"`
+	Variants map[string]VariantBody `json:"variants,omitempty"`
 	// Version, UpdatedAt and UpdatedBy are set by the Store on Save; what a
 	// caller puts there is ignored.
 	Version   int       `json:"version"`

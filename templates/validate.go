@@ -49,6 +49,7 @@ func Validate(t Template) error {
 	}
 	v.rules(&t)
 	v.vars(t.Vars)
+	v.alternates(&t)
 	for _, ch := range t.ChannelOrder() {
 		specs, _ := bodyFields(&t, ch)
 		for i := range specs {
