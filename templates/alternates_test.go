@@ -55,7 +55,7 @@ func TestLocalesAndVariants(t *testing.T) {
 		{"", "b", channels.SMS, "SMS_1", "", "b"},
 		{"en", "b", channels.WeCom, "李雷, flash sale", "en", "b"},
 		{"en", "b", channels.Email, "It is out", "en", "b"}, // the arm's email is Chinese only: English first
-		{"", "main", channels.WeCom, "李雷，新品上市", "", ""}, // a campaign arm naming no variant here
+		{"", "main", channels.WeCom, "李雷，新品上市", "", ""},     // a campaign arm naming no variant here
 		{"", "a", channels.WeCom, "李雷，新品上市", "", ""},
 	}
 	for _, tt := range tests {
