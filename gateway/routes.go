@@ -43,6 +43,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/templates/preview", s.auth(RoleAdmin, RoleMarketer), s.previewUnsaved)
 	api.POST("/templates/:id/publish", s.auth(RoleAdmin, RoleMarketer), s.audited("template.publish"), s.publishTemplate)
 	api.GET("/templates/:id/diff", s.auth(RoleAdmin, RoleMarketer), s.diffTemplate)
+	api.POST("/templates/:id/test-send", s.auth(RoleAdmin, RoleMarketer), s.audited("template.test_send"), s.testSendTemplate)
 	api.POST("/messages", s.auth(RoleAdmin, RoleMarketer), s.postMessage)
 	api.GET("/messages/archived", s.auth(RoleAdmin, RoleMarketer), s.archivedMessages)
 	api.GET("/messages/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getMessage)
