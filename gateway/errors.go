@@ -62,7 +62,8 @@ var (
 	catalogue          = []Kind{KindInvalidJSON, KindBodyTooLarge, KindInvalidField, KindUnauthorized, KindForbidden, KindRouteNotFound, KindMethod, KindSignature, KindStale, KindDecrypt, KindMalformed, KindUnsupported, KindChannelOff, KindBadLinkToken, KindLinkExpired, KindNotFound, KindUnreachable, KindTooLate, KindNoHandoff, KindInvalidScripts, KindVersionReused, KindNoTemplate, KindRender, KindUnavailable, KindNotConfigured, KindInternal,
 		KindCouponUnknown, KindCouponUsed, KindCouponsExhausted, KindCouponExpired, KindCouponBatchUnknown, KindCouponBatchExists,
 		KindAudience, KindCampaignUnknown, KindCampaignExists, KindCampaignState,
-		KindNotPublished}
+		KindNotPublished,
+		KindEraseBusy}
 )
 
 // Coupon kinds (33xx).

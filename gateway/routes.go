@@ -31,6 +31,8 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/contacts/lookup", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.lookupContact)
 	api.GET("/contacts/:id", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getContact)
 	api.GET("/contacts/:id/timeline", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.getTimeline)
+	api.GET("/contacts/:id/export", s.auth(RoleAdmin), s.audited("contact.export"), s.exportContact)
+	api.DELETE("/contacts/:id", s.auth(RoleAdmin), s.audited("contact.erase"), s.eraseContact)
 	api.POST("/contacts/:id/tags", s.auth(RoleAdmin, RoleMarketer), s.audited("contact.tags"), s.changeTags)
 	api.PUT("/contacts/:id/consent", s.auth(RoleAdmin, RoleMarketer), s.audited("contact.consent"), s.putConsent)
 	api.POST("/contacts/:id/handoff/done", s.auth(RoleAdmin, RoleMarketer, RoleSales), s.audited("handoff.done"), s.handoffDone)
