@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/journeygate/gateway/internal/redistest"
 )
 
 // failAfter is a hook that fails every command after the first n, as a
@@ -180,5 +182,60 @@ func TestExport(t *testing.T) {
 	}
 	if _, err := f.store.Export(f.ctx, "aaaaaaaaaaaaaaaa"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("export of an unknown id: %v", err)
+	}
+}
+
+// TestEraseOnCluster: the contact and its merged-away slots live in
+// different Cluster slots; every step stays in one.
+func TestEraseOnCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node cluster")
+	}
+	rdb := redistest.Cluster(t)
+	clk := newClock()
+	s, err := NewStore(rdb, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: s, clock: clk, ctx: t.Context()}
+	id, needles := f.person(t, 1)
+	_, otherNeedles := f.person(t, 2)
+	keyNames := func(needles []string) []string {
+		var hits []string
+		err := rdb.ForEachMaster(f.ctx, func(ctx context.Context, c *redis.Client) error {
+			keys, err := c.Keys(ctx, "*").Result()
+			for _, k := range keys {
+				for _, n := range needles {
+					if strings.Contains(k, n) {
+						hits = append(hits, k)
+						break
+					}
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(hits)
+		return hits
+	}
+	otherKeys := keyNames(otherNeedles)
+	if len(keyNames(needles)) < 5 {
+		t.Fatalf("the contact has few keys: %v", keyNames(needles))
+	}
+	if _, err := f.erase(id); err != nil {
+		t.Fatal(err)
+	}
+	if hits := keyNames(needles); len(hits) > 0 {
+		t.Errorf("keys left on the cluster: %v", hits)
+	}
+	for _, tag := range []string{"vip", "trial"} {
+		if ok, _ := rdb.SIsMember(f.ctx, tagIndexKey(tag), id).Result(); ok {
+			t.Errorf("tag index %s keeps the contact", tag)
+		}
+	}
+	if diff := cmp.Diff(otherKeys, keyNames(otherNeedles)); diff != "" {
+		t.Errorf("the other contact's keys (-want +got)\n%s", diff)
 	}
 }

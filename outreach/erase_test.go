@@ -14,6 +14,7 @@ import (
 
 	"github.com/journeygate/gateway/channels"
 	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/internal/redistest"
 )
 
 // dumpAll is every key with its contents, for before/after comparisons.
@@ -160,5 +161,67 @@ func TestEraseContactOutreachRecords(t *testing.T) {
 	}
 	if diff := cmp.Diff(after, dumpAll(t, f.rdb)); diff != "" {
 		t.Errorf("a repeat changed keys (-before +after)\n%s", diff)
+	}
+}
+
+// TestEraseContactOnCluster: the keyspace walk visits every master, and
+// each change stays in one slot.
+func TestEraseContactOnCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node cluster")
+	}
+	rdb := redistest.Cluster(t)
+	ctx := t.Context()
+	store, err := contacts.NewStore(rdb, contacts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caps, err := NewCaps(rdb, []CapRule{{Name: "week", Purpose: "any", Channel: "any", Max: 5, Window: 168 * time.Hour}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(rdb, store, renderer{orders: map[string][]channels.Channel{"receipt": {channels.SMS}}}, nil, Options{Caps: caps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	a := contacts.IDFor(phoneA)
+	var ids []string
+	for i := range 20 { // records spread over the masters
+		id := fmt.Sprintf("m-%d", i)
+		ids = append(ids, id)
+		if _, err := p.records.add(ctx, &Message{ID: id, Status: StatusSent, ContactID: a, Template: "receipt"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.records.add(ctx, &Message{ID: "other", Status: StatusSent, ContactID: "bbbbbbbbbbbbbbbb", Template: "receipt"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := caps.Reserve(ctx, CapRequest{ContactID: a, MessageID: "m-0", Channel: "sms", Purpose: "marketing"}); err != nil {
+		t.Fatal(err)
+	}
+	cp := NewCoupons(rdb, nil)
+	if _, err := cp.CreateBatch(ctx, CouponBatch{ID: "b1", Name: "B1", ExpiresAt: time.Now().Add(48 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.AddCodes(ctx, "b1", []string{"CODE1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cp.Issue(ctx, "b1", a); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := p.ExportContact(ctx, []string{a})
+	if err != nil || len(ex.Messages) != 20 || len(ex.Coupons) != 1 {
+		t.Fatalf("export: %d messages, %d coupons, %v", len(ex.Messages), len(ex.Coupons), err)
+	}
+	got, err := p.EraseContact(ctx, []string{a}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Erased{Messages: 20, CapReservations: 1, Coupons: 1}); got != want {
+		t.Errorf("erased %+v, want %+v", got, want)
+	}
+	if m, err := p.records.get(ctx, "other"); err != nil || m.ContactID != "bbbbbbbbbbbbbbbb" {
+		t.Errorf("another contact's message: %v, %v", m, err)
 	}
 }
