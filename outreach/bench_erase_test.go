@@ -73,7 +73,9 @@ type noContacts struct{}
 func (noContacts) Apply(context.Context, contacts.Change) (contacts.Result, error) {
 	return contacts.Result{}, nil
 }
-func (noContacts) Get(context.Context, string) (*contacts.Contact, error) { return nil, contacts.ErrNotFound }
+func (noContacts) Get(context.Context, string) (*contacts.Contact, error) {
+	return nil, contacts.ErrNotFound
+}
 func (noContacts) Lookup(context.Context, contacts.Identity) (string, error) {
 	return "", contacts.ErrNotFound
 }
