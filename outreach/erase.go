@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -77,8 +78,10 @@ type footprint struct {
 
 const scanCount = 1000
 
-// scanAll calls fn with every key, a page at a time, on every master.
+// scanAll calls fn with every key, a page at a time, on every master. The
+// masters are walked at once, but fn is called by one at a time.
 func scanAll(ctx context.Context, rdb redis.UniversalClient, fn func(c redis.UniversalClient, keys []string) error) error {
+	var mu sync.Mutex
 	each := func(ctx context.Context, c redis.UniversalClient) error {
 		var cursor uint64
 		for {
@@ -86,7 +89,10 @@ func scanAll(ctx context.Context, rdb redis.UniversalClient, fn func(c redis.Uni
 			if err != nil {
 				return err
 			}
-			if err := fn(c, keys); err != nil {
+			mu.Lock()
+			err = fn(c, keys)
+			mu.Unlock()
+			if err != nil {
 				return err
 			}
 			if cursor = next; cursor == 0 {
