@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -202,8 +203,11 @@ func TestEraseOnCluster(t *testing.T) {
 	_, otherNeedles := f.person(t, 2)
 	keyNames := func(needles []string) []string {
 		var hits []string
+		var mu sync.Mutex // masters are visited at once
 		err := rdb.ForEachMaster(f.ctx, func(ctx context.Context, c *redis.Client) error {
 			keys, err := c.Keys(ctx, "*").Result()
+			mu.Lock()
+			defer mu.Unlock()
 			for _, k := range keys {
 				for _, n := range needles {
 					if strings.Contains(k, n) {
