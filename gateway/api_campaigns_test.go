@@ -48,7 +48,7 @@ func TestAudiencePreview(t *testing.T) {
 func TestCampaignAPI(t *testing.T) {
 	h := newHarness(t)
 	h.withOutreach()
-	h.mustStatus(h.api(http.MethodPut, "/api/v1/templates/promo", `{"name":"promo","purpose":"marketing","channels":{"email":{"subject":"Hi","html":"<p>Hi {{.name}}</p>"}}}`), http.StatusOK)
+	h.mustStatus(h.api(http.MethodPut, "/api/v1/templates/promo", `{"name":"promo","purpose":"marketing","channels":{"email":{"subject":"Hi","html":"<p>Hi {{.name}}</p>","text":"Hi {{.name}}"}}}`), http.StatusOK)
 	h.seedContact("+8613800000001", []string{"vip"}, "mql", 60)
 	body := `{"id":"nov","name":"Double 11","audience":"tag:vip AND score>=50","variants":[{"name":"a","template":"promo","weight":1},{"name":"b","template":"promo","weight":3}],
 		"purpose":"marketing","send_at":"2026-11-22T12:00:00Z","pilot_share":0.05,"test_share":0.2,"guardrail":{"min_sends":100,"min_open_rate":0.1,"max_unsubscribe_rate":0.02},"owner":"zhangsan"}`
@@ -101,7 +101,7 @@ func TestCampaignAPI(t *testing.T) {
 func TestCampaignReactions(t *testing.T) {
 	h := newHarness(t)
 	h.withOutreach()
-	h.mustStatus(h.api(http.MethodPut, "/api/v1/templates/promo", `{"name":"promo","purpose":"marketing","channels":{"email":{"subject":"Hi","html":"<p>Hi</p>"}}}`), http.StatusOK)
+	h.mustStatus(h.api(http.MethodPut, "/api/v1/templates/promo", `{"name":"promo","purpose":"marketing","channels":{"email":{"subject":"Hi","html":"<p>Hi</p>","text":"Hi"}}}`), http.StatusOK)
 	h.mustStatus(h.api(http.MethodPost, "/api/v1/campaigns", `{"id":"nov","name":"n","audience":"tag:vip","template":"promo","owner":"z"}`), http.StatusCreated)
 	sign := func(kind byte, msg string) string {
 		claim := email.Claim{Kind: kind, MessageID: msg, ContactID: "c1", Address: "reader@example.com", Campaign: "nov"}

@@ -268,7 +268,8 @@ func (s *Server) preview(c *gin.Context, t templates.Template, req previewReques
 		fail(c, err)
 		return
 	}
-	body := gin.H{"template": t.ID, "version": t.Version, "channels": s.renderer.Preview(t, data)}
+	res := s.renderer.PreviewWith(t, data, templates.PreviewOptions{SMSSign: s.cfg.Aliyun.SMSSignName})
+	body := gin.H{"template": t.ID, "version": t.Version, "channels": res}
 	if problems != nil {
 		body["problems"] = problems
 	}
@@ -295,6 +296,20 @@ func (s *Server) previewData(ctx context.Context, req previewRequest) (map[strin
 	}
 	if data == nil {
 		data = map[string]any{}
+	}
+	// The request's locale and variant win over the contact's and the vars'.
+	if req.Locale != "" || req.Variant != "" {
+		merged := make(map[string]any, len(data)+2)
+		for k, v := range data {
+			merged[k] = v
+		}
+		if req.Locale != "" {
+			merged["locale"] = req.Locale
+		}
+		if req.Variant != "" {
+			merged["variant"] = req.Variant
+		}
+		data = merged
 	}
 	return data, nil
 }

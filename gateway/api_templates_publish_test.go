@@ -13,6 +13,8 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/journeygate/gateway/channels"
+	"github.com/journeygate/gateway/configs"
+	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/outreach"
 )
 
@@ -256,5 +258,68 @@ func TestTemplateRoutesByRole(t *testing.T) {
 				t.Errorf("%s %s: %d %s, want %d", rt.method, rt.path, r.Status, r.Body, tc.want)
 			}
 		}
+	}
+}
+
+func TestPreviewShowsSamplesDefaultsAndSMSSegments(t *testing.T) {
+	h := newHarness(t, func(c *configs.Config) { c.Aliyun.SMSSignName = "极客商城" })
+	body := `{"name": "Shipped", "purpose": "transactional",
+	  "vars": [{"name": "name", "sample": "王先生", "default": "客户"}, {"name": "order", "sample": "A1001"}],
+	  "channels": {"sms": {"template_code": "SMS_1", "text": "${name}，您的订单${order}已发货", "params": {"name": "{{.name}}", "order": "{{.order}}"}}}}`
+	h.mustStatus(h.api(http.MethodPut, "/api/v1/templates/shipped", body), http.StatusOK)
+	p := h.mustStatus(h.api(http.MethodPost, "/api/v1/templates/shipped/preview", `{}`), http.StatusOK)
+	got := p["channels"].([]any)[0].(map[string]any)["sms"]
+	want := map[string]any{"text": "【极客商城】王先生，您的订单A1001已发货", "chars": 22.0, "segments": 1.0}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SMS preview with samples (-want +got)\n%s", diff)
+	}
+	// A send fills the default where the vars lack the name.
+	h.withOutreach()
+	r := h.api(http.MethodPost, "/api/v1/messages", `{"contact":{"phone":"13800138000"},"template":"shipped","vars":{"order":"B2"},"purpose":"transactional"}`)
+	if r.Status != http.StatusAccepted {
+		t.Errorf("a send relying on a default: %d %s", r.Status, r.Body)
+	}
+	// Params that are not exactly the approved text's placeholders are refused.
+	bad := strings.Replace(body, `"order": "{{.order}}"}`, `"order": "{{.order}}", "extra": "x"}`, 1)
+	if r := h.api(http.MethodPut, "/api/v1/templates/shipped", bad); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "channels.sms.params.extra") {
+		t.Errorf("an extra SMS param: %d %s", r.Status, r.Body)
+	}
+}
+
+const launchJSON = `{"name": "Launch", "purpose": "transactional", "channels": {
+    "email": {"subject": "新品上市", "text": "{{.name}}，新品上市"}},
+  "locales": {"en": {"channels": {"email": {"subject": "It is out", "text": "{{.name}}, it is out"}}}},
+  "variants": {"b": {"channels": {"email": {"subject": "限时抢购", "text": "{{.name}}，限时抢购"}}}}}`
+
+func TestLocaleFromContactAndVariantFromMessage(t *testing.T) {
+	h := newHarness(t)
+	boxes := h.withSending()
+	h.mustStatus(h.api(http.MethodPut, "/api/v1/templates/launch", launchJSON), http.StatusOK)
+	// A contact whose locale field is English.
+	if _, err := h.store.Apply(context.Background(), contacts.Change{EventID: "seed-en",
+		Identities: []contacts.Identity{{Kind: contacts.KindEmail, Value: "ann@example.com"}}, At: h.clock.Now(),
+		Fields: map[string]string{"locale": "en-US"}}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ id, email, vars, want string }{
+		{"zh", "wang@example.com", `{"name":"王伟"}`, "新品上市"},
+		{"en", "ann@example.com", `{"name":"Ann"}`, "It is out"},
+		{"vars-locale", "wang@example.com", `{"name":"王伟","locale":"en"}`, "It is out"},
+		{"variant", "wang@example.com", `{"name":"王伟","variant":"b"}`, "限时抢购"},
+		{"unknown-variant", "wang@example.com", `{"name":"王伟","variant":"main"}`, "新品上市"},
+	}
+	for _, tt := range tests {
+		body := `{"id":"` + tt.id + `","contact":{"email":"` + tt.email + `"},"template":"launch","vars":` + tt.vars + `,"purpose":"transactional"}`
+		h.mustStatus(h.api(http.MethodPost, "/api/v1/messages", body), http.StatusAccepted)
+		h.waitSent(tt.id)
+		if got := boxes[channels.Email].get(tt.id); got == nil || got.Subject != tt.want {
+			t.Errorf("%s: sent %+v, want subject %q", tt.id, got, tt.want)
+		}
+	}
+	// Previews pick them by request.
+	p := h.mustStatus(h.api(http.MethodPost, "/api/v1/templates/launch/preview", `{"vars":{"name":"X"},"locale":"en","variant":"b"}`), http.StatusOK)
+	r := p["channels"].([]any)[0].(map[string]any)["rendered"].(map[string]any)
+	if r["subject"] != "It is out" || r["locale"] != "en" || r["variant"] != "b" {
+		t.Errorf("preview with locale en and variant b: %v", r)
 	}
 }

@@ -68,6 +68,7 @@ var (
 		KindUnknownScript,
 		KindImportBadFile, KindImportTooLarge, KindImportUnknown, KindExportUnknown, KindExportNotReady,
 		KindReportPeriod, KindCurrency,
+		KindEraseBusy,
 	}
 )
 

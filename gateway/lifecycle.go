@@ -42,7 +42,8 @@ func (s *Server) lifecycleEvents(ctx context.Context, ev channels.Event, res con
 			props := map[string]string{"from": from, "to": to, "score": strconv.Itoa(res.Score), "event": ev.Type}
 			s.lifecycleEntry(ctx, res.ContactID, "band:"+ev.ID, contacts.TypeScoreBandChanged, props)
 			if s.dialogs != nil && !conversational[ev.Type] && ev.Source != channels.API {
-				s.startScripts(ctx, res.ContactID, "band:"+ev.ID, contacts.TypeScoreBandChanged, props, res.ScoreDelta)
+				// A failure is logged by startScripts; the event itself is stored.
+				_ = s.startScripts(ctx, res.ContactID, "band:"+ev.ID, contacts.TypeScoreBandChanged, props, res.ScoreDelta)
 			}
 		}
 	}

@@ -11,6 +11,7 @@ type cacheKey struct {
 	id      string
 	version int
 	ch      channels.Channel
+	alt     string // the locale and variant bodies used
 }
 
 // cacheEntry keeps the sources it was parsed from: a template edited
@@ -34,9 +35,9 @@ func (e *cacheEntry) matches(specs []fieldSpec) bool {
 }
 
 // programs returns the parsed fields, from the cache for saved versions.
-func (r *Renderer) programs(t *Template, ch channels.Channel, specs []fieldSpec) ([]*program, error) {
+func (r *Renderer) programs(t *Template, ch channels.Channel, specs []fieldSpec, alt string) ([]*program, error) {
 	cacheable := t.ID != "" && t.Version > 0
-	key := cacheKey{id: t.ID, version: t.Version, ch: ch}
+	key := cacheKey{id: t.ID, version: t.Version, ch: ch, alt: alt}
 	if cacheable {
 		if v, ok := r.cache.Load(key); ok {
 			if e := v.(*cacheEntry); e.matches(specs) {

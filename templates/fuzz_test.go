@@ -66,11 +66,16 @@ func FuzzParse(f *testing.F) {
 func FuzzTemplateJSON(f *testing.F) {
 	f.Add([]byte(`{"id":"t","name":"n","purpose":"marketing","channels":{"wecom":{"text":"{{.name}}，研讨会明天开始"}}}`),
 		[]byte(`{"name":"Li"}`))
-	f.Add([]byte(`{"id":"t","name":"n","purpose":"service","channels":{"sms":{"template_code":"SMS_1","params":{"code":"{{.code}}"}},"email":{"subject":"s","html":"<a href=\"{{.u}}\">x</a>"}}}`),
+	f.Add([]byte(`{"id":"t","name":"n","purpose":"service","channels":{"sms":{"template_code":"SMS_1","params":{"code":"{{.code}}"}},"email":{"subject":"s","html":"<a href=\"{{.u}}\">x</a>","text":"x"}}}`),
 		[]byte(`{"code":123456,"u":"https://e.com"}`))
 	f.Add([]byte(`{"id":"t","name":"n","purpose":"transactional","channels":{"officialaccount":{"template_id":"x","fields":{"first":"{{.a}}"}}}}`),
 		[]byte(`{"a":null}`))
 	f.Add([]byte(`{"channels":{}}`), []byte(`[]`))
+	f.Add([]byte(`{"id":"t","name":"n","purpose":"marketing","vars":[{"name":"name","sample":"王先生","default":"客户"}],
+	  "channels":{"wecom":{"text":"{{.name}}"},"sms":{"template_code":"SMS_1","text":"${name}您好","params":{"name":"{{.name}}"}}},
+	  "locales":{"en":{"channels":{"wecom":{"text":"Hi {{.name}}"}}}},
+	  "variants":{"b":{"channels":{"wecom":{"text":"B {{.name}}"}},"locales":{"en-US":{"channels":{"wecom":{"text":"B en"}}}}}}}`),
+		[]byte(`{"locale":"en_us","variant":"b","name":""}`))
 	r := newRenderer(f, RenderOptions{MaxSteps: 10_000, Timeout: time.Second})
 	f.Fuzz(func(t *testing.T, body, varsJSON []byte) {
 		var tmpl Template
@@ -83,9 +88,12 @@ func FuzzTemplateJSON(f *testing.F) {
 			}
 			return
 		}
+		if d := Diff(tmpl, tmpl); len(d) != 0 {
+			t.Fatalf("a template differs from itself: %v", d)
+		}
 		var vars map[string]any
 		_ = json.Unmarshal(varsJSON, &vars)
-		for _, p := range r.Preview(tmpl, vars) {
+		for _, p := range r.PreviewWith(tmpl, vars, PreviewOptions{SMSSign: "签名"}) {
 			if p.Err != nil && !errors.Is(p.Err, ErrRender) {
 				t.Fatalf("%s: preview error is not an ErrRender: %v", p.Channel, p.Err)
 			}

@@ -60,6 +60,8 @@ func goldenText(out *Rendered) string {
 	}
 	field("channel", string(out.Channel))
 	field("template", fmt.Sprintf("%s v%d", out.Template, out.Version))
+	field("locale", out.Locale)
+	field("variant", out.Variant)
 	field("text", out.Text)
 	field("title", out.Title)
 	field("url", out.URL)

@@ -94,6 +94,10 @@ type Rendered struct {
 	Channel  channels.Channel `json:"channel"`
 	Template string           `json:"template"` // the template's id
 	Version  int              `json:"version"`  // recorded with the message
+	// Locale and Variant name the alternate bodies used; empty for the
+	// main body.
+	Locale  string `json:"locale,omitempty"`
+	Variant string `json:"variant,omitempty"`
 
 	Text  string `json:"text,omitempty"`  // WeCom, official account
 	Title string `json:"title,omitempty"` // WeCom text card
@@ -111,14 +115,25 @@ type Rendered struct {
 }
 
 // Render fills the template's body for ch with data (the message's vars
-// merged with the contact's fields). Failures wrap ErrNoChannel or
-// ErrRender and name the field.
+// merged with the contact's fields); declared defaults fill variables the
+// data lacks. Failures wrap ErrNoChannel or ErrRender and name the field.
 func (r *Renderer) Render(t Template, ch channels.Channel, data map[string]any) (Rendered, error) {
-	specs, ok := bodyFields(&t, ch)
+	data = withDefaults(t.Vars, data)
+	t, alt := t.resolve(choose(data))
+	out, err := r.render(&t, ch, data, alt)
+	if err != nil && alt != (choice{}) {
+		return Rendered{}, fmt.Errorf("%w (%s)", err, alt)
+	}
+	out.Locale, out.Variant = alt.locale, alt.variant
+	return out, err
+}
+
+func (r *Renderer) render(t *Template, ch channels.Channel, data map[string]any, alt choice) (Rendered, error) {
+	specs, ok := bodyFields(t, ch)
 	if !ok {
 		return Rendered{}, fmt.Errorf("%w: template %q has no %s body", ErrNoChannel, t.ID, ch)
 	}
-	progs, err := r.programs(&t, ch, specs)
+	progs, err := r.programs(t, ch, specs, alt.key())
 	if err != nil {
 		return Rendered{}, err
 	}

@@ -79,12 +79,15 @@ func NewStore(rdb redis.UniversalClient, opts Options) (*Store, error) {
 // stored is a version as kept in Redis: the Template without its version
 // number, which the save script assigns and keeps next to it.
 type stored struct {
-	ID        string           `json:"id"`
-	Name      string           `json:"name"`
-	Purpose   channels.Purpose `json:"purpose"`
-	Channels  Channels         `json:"channels"`
-	UpdatedAt time.Time        `json:"updated_at"`
-	UpdatedBy string           `json:"updated_by,omitempty"`
+	ID        string                 `json:"id"`
+	Name      string                 `json:"name"`
+	Purpose   channels.Purpose       `json:"purpose"`
+	Channels  Channels               `json:"channels"`
+	Vars      []Var                  `json:"vars,omitempty"`
+	Locales   map[string]LocaleBody  `json:"locales,omitempty"`
+	Variants  map[string]VariantBody `json:"variants,omitempty"`
+	UpdatedAt time.Time              `json:"updated_at"`
+	UpdatedBy string                 `json:"updated_by,omitempty"`
 }
 
 type record struct {
@@ -148,7 +151,8 @@ func (s *Store) save(ctx context.Context, t Template, by string, draft bool) (Te
 		return Template{}, err
 	}
 	now := s.opt.Now().UTC()
-	st := stored{ID: t.ID, Name: t.Name, Purpose: t.Purpose, Channels: t.Channels,
+	st := stored{ID: t.ID, Name: t.Name, Purpose: t.Purpose, Channels: t.Channels, Vars: t.Vars,
+		Locales: t.Locales, Variants: t.Variants,
 		UpdatedAt: now, UpdatedBy: by}
 	tj, err := json.Marshal(st)
 	if err != nil {
@@ -193,13 +197,16 @@ func (s *Store) save(ctx context.Context, t Template, by string, draft bool) (Te
 // content is what makes two versions different: everything an editor
 // writes, nothing the Store stamps.
 type content struct {
-	Name     string           `json:"name"`
-	Purpose  channels.Purpose `json:"purpose"`
-	Channels Channels         `json:"channels"`
+	Name     string                 `json:"name"`
+	Purpose  channels.Purpose       `json:"purpose"`
+	Channels Channels               `json:"channels"`
+	Vars     []Var                  `json:"vars,omitempty"`
+	Locales  map[string]LocaleBody  `json:"locales,omitempty"`
+	Variants map[string]VariantBody `json:"variants,omitempty"`
 }
 
 func contentOf(t *Template) content {
-	return content{Name: t.Name, Purpose: t.Purpose, Channels: t.Channels}
+	return content{Name: t.Name, Purpose: t.Purpose, Channels: t.Channels, Vars: t.Vars, Locales: t.Locales, Variants: t.Variants}
 }
 
 // contentDigest hashes what makes two versions different. encoding/json
@@ -218,7 +225,8 @@ func decodeRecord(id, rec string) (Template, error) {
 	if err := json.Unmarshal([]byte(rec), &r); err != nil {
 		return Template{}, fmt.Errorf("templates: stored version of %s is corrupt: %w", id, err)
 	}
-	return Template{ID: r.T.ID, Name: r.T.Name, Purpose: r.T.Purpose, Channels: r.T.Channels,
+	return Template{ID: r.T.ID, Name: r.T.Name, Purpose: r.T.Purpose, Channels: r.T.Channels, Vars: r.T.Vars,
+		Locales: r.T.Locales, Variants: r.T.Variants,
 		Version: r.V, UpdatedAt: r.T.UpdatedAt, UpdatedBy: r.T.UpdatedBy}, nil
 }
 

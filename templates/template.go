@@ -15,6 +15,16 @@ type Template struct {
 	// Channels holds a body per channel; a nil body means the template is
 	// not sent on that channel.
 	Channels Channels `json:"channels"`
+	// Vars declares the variables the bodies use, with a sample for
+	// previews and a default for sends that lack them, so an editor sees
+	// realistic text and a customer never gets "您好，" with a gap.
+	Vars []Var `json:"vars,omitempty"`
+	// Locales hold the bodies in other languages than the main zh-CN
+	// ("en"), chosen by the contact's locale field or the message's
+	// "locale" var; Variants hold A/B arms chosen by the "variant" var.
+	// Both fall back to the main body channel by channel.
+	Locales  map[string]LocaleBody  `json:"locales,omitempty"`
+	Variants map[string]VariantBody `json:"variants,omitempty"`
 	// Version, UpdatedAt and UpdatedBy are set by the Store on Save; what a
 	// caller puts there is ignored.
 	Version   int       `json:"version"`
@@ -46,6 +56,16 @@ const (
 	StatusSuperseded Status = "superseded"
 )
 
+// Var is one declared variable. Sample fills previews; Default fills a send
+// whose data lacks the variable (missing, null or ""). Either may be a
+// string, number, boolean, list or map, as the vars of a message can.
+type Var struct {
+	Name        string `json:"name"`
+	Sample      any    `json:"sample,omitempty"`
+	Default     any    `json:"default,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
 // Channels are the per-channel bodies. Every string in them is template
 // text except the platform ids (OABody.TemplateID, SMSBody.TemplateCode),
 // which the platforms approved and must be sent as they are.
@@ -76,10 +96,14 @@ type OABody struct {
 }
 
 // SMSBody names an Aliyun template approved in the SMS console; only its
-// parameters are ours to fill, the text itself lives at Aliyun.
+// parameters are ours to fill, the text itself lives at Aliyun. Text is an
+// optional copy of that approved wording with its ${name} placeholders:
+// with it, validation checks the params are exactly the placeholders, and
+// previews show the message a phone gets and how many segments it costs.
 type SMSBody struct {
 	TemplateCode string            `json:"template_code"`
 	Params       map[string]string `json:"params"`
+	Text         string            `json:"text,omitempty"`
 }
 
 // EmailBody is an email; HTML is rendered with contextual escaping, Text

@@ -48,6 +48,8 @@ func Validate(t Template) error {
 		v.add("channels", "at least one of wecom, officialaccount, sms and email is required")
 	}
 	v.rules(&t)
+	v.vars(t.Vars)
+	v.alternates(&t)
 	for _, ch := range t.ChannelOrder() {
 		specs, _ := bodyFields(&t, ch)
 		for i := range specs {
@@ -104,13 +106,14 @@ func (v *validator) rules(t *Template) {
 			v.add("channels.sms.params", "at least one parameter is required, named as in the Aliyun template (e.g. {\"name\": \"{{.name}}\"})")
 		}
 		v.keys("channels.sms.params", b.Params, smsParamRE, "a letter followed by letters, digits or _, as in the Aliyun template's ${name}")
+		v.smsText(b)
 	}
 	if b := t.Channels.Email; b != nil {
 		if b.Subject == "" {
 			v.add("channels.email.subject", "is required")
 		}
-		if b.HTML == "" && b.Text == "" {
-			v.add("channels.email", "html or text (or both) is required")
+		if b.Text == "" {
+			v.add("channels.email.text", "is required: the plain-text part shown by mail clients that do not render HTML (spam filters expect it too)")
 		}
 	}
 }

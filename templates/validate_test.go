@@ -93,7 +93,7 @@ func TestValidateProblems(t *testing.T) {
 		}},
 		{"email needs subject and a body", base(Channels{Email: &EmailBody{}}), []Problem{
 			{"channels.email.subject", "is required"},
-			{"channels.email", "html or text (or both) is required"},
+			{"channels.email.text", "is required: the plain-text part shown by mail clients that do not render HTML (spam filters expect it too)"},
 		}},
 		{"wecom fixed text over the limit", base(Channels{WeCom: &WeComBody{Text: strings.Repeat("x", 2049) + "{{.a}}"}}), []Problem{
 			{"channels.wecom.text", "its fixed text alone is 2049 bytes, over 2048 bytes (WeCom's text limit)"},
@@ -104,10 +104,10 @@ func TestValidateProblems(t *testing.T) {
 		{"syntax error", base(Channels{WeCom: &WeComBody{Text: "Hi {{.name"}}), []Problem{
 			{"channels.wecom.text", "line 1: unclosed action"},
 		}},
-		{"unclosed HTML attribute", base(Channels{Email: &EmailBody{Subject: "s", HTML: `<a href="{{.u}}>x</a>`}}), []Problem{
+		{"unclosed HTML attribute", base(Channels{Email: &EmailBody{Subject: "s", HTML: `<a href="{{.u}}>x</a>`, Text: "x"}}), []Problem{
 			{"channels.email.html", "ends inside a tag, an attribute, a comment or a script; close it"},
 		}},
-		{"urlquery in HTML", base(Channels{Email: &EmailBody{Subject: "s", HTML: `<p>{{urlquery .u}}</p>`}}), []Problem{
+		{"urlquery in HTML", base(Channels{Email: &EmailBody{Subject: "s", HTML: `<p>{{urlquery .u}}</p>`, Text: "x"}}), []Problem{
 			{"channels.email.html", `line 1: function "urlquery" is not allowed in templates; use one of: default, upper, lower, trim, truncate, date, and, or, not, eq, ne, lt, le, gt, ge, len, index`},
 		}},
 		{"problems in several channels at once", base(Channels{WeCom: &WeComBody{Text: "{{call .f}}"}, Email: &EmailBody{Subject: "{{template \"x\"}}", Text: "x"}}), []Problem{

@@ -1,0 +1,28 @@
+package contacts
+
+import "context"
+
+// Export is everything the contacts store holds about one person, for an
+// access request under PIPL or GDPR: the contact with its identities, tags,
+// consent and consent sources, fields and score, and its whole timeline.
+type Export struct {
+	Contact  *Contact `json:"contact"`
+	Timeline []Entry  `json:"timeline"`
+}
+
+// Export reads contact id (or the contact it was merged into) with its
+// complete timeline.
+func (s *Store) Export(ctx context.Context, id string) (*Export, error) {
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	tl, err := s.Timeline(ctx, c.ID, 0)
+	if err != nil {
+		return nil, err
+	}
+	if tl == nil {
+		tl = []Entry{}
+	}
+	return &Export{Contact: c, Timeline: tl}, nil
+}
