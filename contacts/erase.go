@@ -201,7 +201,7 @@ func (s *Store) eraseSlot(ctx context.Context, slot string, evs []string) (int, 
 // slotKeys lists the keys of one contact's slot that match pattern. The
 // slot lives on one node, so on Cluster only that node is scanned.
 func (s *Store) slotKeys(ctx context.Context, slot, pattern string) ([]string, error) {
-	var node redis.UniversalClient = s.rdb
+	node := s.rdb
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
 		c, err := cc.MasterForKey(ctx, keysFor(slot).hash)
 		if err != nil {

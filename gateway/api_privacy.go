@@ -29,15 +29,14 @@ func (s *Server) exportContact(c *gin.Context) {
 	}
 	id := ex.Contact.ID
 	// Records made before a merge keep the merged-away ids.
-	ids := []string{id}
-	if h, err := s.contacts.Holdings(ctx, id); err == nil {
-		ids = h.Slots
-	} else {
+	h, err := s.contacts.Holdings(ctx, id)
+	if err != nil {
 		fail(c, err)
 		return
 	}
+	ids := h.Slots
 	body := gin.H{"exported_at": s.now().UTC().Format(time.RFC3339), "contact": ex.Contact, "timeline": ex.Timeline,
-		"score": gin.H{"score": ex.Contact.Score, "stage": ex.Contact.Stage}}
+		"score": gin.H{"score": ex.Contact.Score, "stage": ex.Contact.Stage, "log": ex.ScoreLog}}
 	if s.outreach != nil {
 		out, err := s.outreach.ExportContact(ctx, ids)
 		if err != nil {

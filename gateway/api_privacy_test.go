@@ -189,11 +189,12 @@ func TestExportAndEraseAContactEverywhere(t *testing.T) {
 		"handed_off":     ex["dialog"].(map[string]any)["handed_off"],
 		"handoff":        ex["handoff"].(map[string]any)["status"],
 		"score":          ex["score"].(map[string]any)["score"],
+		"score_log":      len(ex["score"].(map[string]any)["log"].([]any)),
 		"timeline":       len(ex["timeline"].([]any)) > 5,
 	}
 	want := map[string]any{"tags": []any{"customer", "expo", "vip"}, "consent_source": "web form",
 		"messages": map[string]string{"sent-1": "sent", "promo": "scheduled"}, "coupons": 1, "redeemed": true,
-		"handed_off": true, "handoff": "open", "score": 30.0, "timeline": true}
+		"handed_off": true, "handoff": "open", "score": 30.0, "score_log": 1, "timeline": true}
 	if diff := cmp.Diff(want, summary); diff != "" {
 		t.Errorf("export (-want +got)\n%s", diff)
 	}

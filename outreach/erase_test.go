@@ -186,10 +186,8 @@ func TestEraseContactOnCluster(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	a := contacts.IDFor(phoneA)
-	var ids []string
 	for i := range 20 { // records spread over the masters
 		id := fmt.Sprintf("m-%d", i)
-		ids = append(ids, id)
 		if _, err := p.records.add(ctx, &Message{ID: id, Status: StatusSent, ContactID: a, Template: "receipt"}); err != nil {
 			t.Fatal(err)
 		}
