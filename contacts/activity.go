@@ -19,13 +19,15 @@ import (
 // contact, a contact back from silent or churned, or an entry more than
 // Options.IndexEvery older than the contact's last activity); Apply writes
 // both with ZADD GT, so an entry only moves forward. The index lives
-// outside the contacts' slots and cannot be written by their scripts.
+// outside the contacts' slots and cannot be written by their scripts, so
+// Apply queues the entry and a timer writes the queue in one pipeline
+// within Options.IndexFlush (activity_buffer.go); the sweeps flush first.
 //
 // The sweeps decide from the contact itself (silence.lua, decay.lua), never
 // from the index alone, and move or drop an entry only if it still holds
 // the score they read (reindex.lua), so a change landing during a sweep
 // wins. Crash window: if a process dies between apply.lua and the index
-// write, the contact is looked at only after its next activity more than
+// write (at most IndexFlush later), the contact is looked at only after its next activity more than
 // IndexEvery later; merged contacts leave entries behind that the sweeps
 // drop when they find them.
 
@@ -37,19 +39,22 @@ const TypeActivityChanged = "activity_changed"
 // another band (hot, warm, cold), up by events or down by decay.
 const TypeScoreBandChanged = "score_band_changed"
 
-// indexActivity writes contact id's last activity (unix ms) to both indexes.
-func (s *Store) indexActivity(ctx context.Context, id, anchor string) error {
+// indexActivity queues contact id's last activity (unix ms) for both
+// indexes; the write follows within Options.IndexFlush.
+func (s *Store) indexActivity(id, anchor string) error {
 	ms, err := strconv.ParseInt(anchor, 10, 64)
 	if err != nil {
 		return fmt.Errorf("activity anchor %q of %s is not a time", anchor, id)
 	}
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZAddGT(ctx, seenIndexKey, redis.Z{Score: float64(ms), Member: id})
-		p.ZAddGT(ctx, decayIndexKey, redis.Z{Score: float64(ms + s.opt.DecayAfter.Milliseconds()), Member: id})
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("activity index of %s: %w", id, err)
+	s.activity.add(id, ms)
+	return nil
+}
+
+// FlushActivity writes the activity index entries still pending in this
+// process; a graceful shutdown calls it so none wait for the next change.
+func (s *Store) FlushActivity(ctx context.Context) error {
+	if err := s.activity.flush(ctx); err != nil {
+		return fmt.Errorf("contacts: activity index: %w", err)
 	}
 	return nil
 }
@@ -72,6 +77,9 @@ type Silenced struct {
 func (s *Store) SweepSilent(ctx context.Context, after time.Duration, limit int, then func(context.Context, Silenced) error) (int, error) {
 	if after <= 0 || limit <= 0 {
 		return 0, fmt.Errorf("contacts: SweepSilent needs a positive period and limit, got %v and %d", after, limit)
+	}
+	if err := s.FlushActivity(ctx); err != nil {
+		return 0, err
 	}
 	now := s.now()
 	entry, err := entryJSON(Entry{At: now, Type: TypeActivityChanged, Source: "activity",
@@ -145,6 +153,9 @@ func (s *Store) SweepDecay(ctx context.Context, rules Scoring, limit int, then f
 	d := rules.Decay
 	if d.After <= 0 || d.Percent <= 0 {
 		return 0, nil
+	}
+	if err := s.FlushActivity(ctx); err != nil {
+		return 0, err
 	}
 	if limit <= 0 {
 		return 0, fmt.Errorf("contacts: SweepDecay needs a positive limit, got %d", limit)

@@ -105,7 +105,7 @@ func (s *Store) applyAt(ctx context.Context, id string, p *prepared) (Result, er
 			idxErr = errors.Join(idxErr, s.syncIndex(ctx, id, items))
 		}
 		if anchor := r.str(10); anchor != "0" && anchor != "" {
-			idxErr = errors.Join(idxErr, s.indexActivity(ctx, id, anchor))
+			idxErr = errors.Join(idxErr, s.indexActivity(id, anchor))
 		}
 		if idxErr != nil {
 			idxErr = fmt.Errorf("contacts: contact %s changed, but an index update failed; run RepairTagIndex on it (%v): %w", id, idxErr, ErrTagIndex)

@@ -42,6 +42,10 @@ func (f *fixture) apply(t testing.TB, ch Change) Result {
 	if err != nil {
 		t.Fatalf("Apply(%+v): %v", ch, err)
 	}
+	// Tests compare Redis state: write the activity index now, not behind.
+	if err := f.store.FlushActivity(f.ctx); err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 

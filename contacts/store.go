@@ -19,6 +19,8 @@ const (
 	// DefaultIndexEvery is how stale a contact's activity index entry may
 	// get before a change rewrites it (see activity.go).
 	DefaultIndexEvery = time.Hour
+	// DefaultIndexFlush is how long activity index writes wait to be batched.
+	DefaultIndexFlush = 20 * time.Millisecond
 )
 
 // DefaultChannels returns the consent keys used when Options.Channels is
@@ -57,6 +59,9 @@ type Options struct {
 	// DecayAfter is the scoring rules' decay period; a fresh activity
 	// schedules the contact's first decay look that far ahead (0: at once).
 	DecayAfter time.Duration
+	// IndexFlush is how long activity index entries wait to be written in
+	// one pipeline behind the changes that made them (default 20ms).
+	IndexFlush time.Duration
 }
 
 // Store reads and changes contacts. It is safe for concurrent use, also
@@ -65,6 +70,7 @@ type Store struct {
 	rdb      redis.UniversalClient
 	opt      Options
 	channels map[string]bool
+	activity *activityBuffer
 
 	apply, read, absorb, retire, link, checktag, claimtags *redis.Script
 	silence, decay, reindex                                *redis.Script
@@ -116,6 +122,12 @@ func NewStore(rdb redis.UniversalClient, opt Options) (*Store, error) {
 	case opt.IndexEvery == 0:
 		opt.IndexEvery = DefaultIndexEvery
 	}
+	switch {
+	case opt.IndexFlush < 0:
+		return nil, fmt.Errorf("contacts: IndexFlush is %v; use 0 for the default %v or a positive duration", opt.IndexFlush, DefaultIndexFlush)
+	case opt.IndexFlush == 0:
+		opt.IndexFlush = DefaultIndexFlush
+	}
 	if opt.DecayAfter < 0 {
 		return nil, fmt.Errorf("contacts: DecayAfter is %v; use 0 or a positive duration", opt.DecayAfter)
 	}
@@ -133,7 +145,8 @@ func NewStore(rdb redis.UniversalClient, opt Options) (*Store, error) {
 		}
 		channels[c] = true
 	}
-	s := &Store{rdb: rdb, opt: opt, channels: channels}
+	s := &Store{rdb: rdb, opt: opt, channels: channels,
+		activity: &activityBuffer{rdb: rdb, every: opt.IndexFlush, decayAfter: opt.DecayAfter, pending: map[string]int64{}}}
 	for _, sc := range []struct {
 		dst  **redis.Script
 		name string

@@ -141,6 +141,10 @@ func (h *harness) do(method, target string, body io.Reader, header ...string) re
 	}
 	rec := httptest.NewRecorder()
 	h.srv.Handler().ServeHTTP(rec, req)
+	// Tests compare Redis state: write the activity index now, not behind.
+	if err := h.store.FlushActivity(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
 	return response{Status: rec.Code, Body: rec.Body.String(), Header: rec.Header()}
 }
 

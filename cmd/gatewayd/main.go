@@ -214,5 +214,7 @@ func run(cfg configs.Config) error {
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	// Activity index entries are written behind the changes; write the
+	// last ones before leaving.
+	return store.FlushActivity(shutdownCtx)
 }
