@@ -76,6 +76,7 @@ type stack struct {
 type proc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
+	log  string // path of its stdout and stderr
 }
 
 // start runs a binary of the stack under name (its log is shown when the
@@ -96,7 +97,7 @@ func (s *stack) start(name string, args ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
+	p := &proc{cmd: cmd, done: make(chan struct{}), log: logFile.Name()}
 	go func() {
 		_ = cmd.Wait()
 		close(p.done)
