@@ -28,6 +28,7 @@ func TestClassifyRedisBrieflyUnavailable(t *testing.T) {
 		{fmt.Errorf("outreach: %w", redisReply("TRYAGAIN Multiple keys request during rehashing of slot")), "storage_unavailable"},
 		{redisReply("CLUSTERDOWN The cluster is down"), "storage_unavailable"},
 		{fmt.Errorf("contacts: read: %w", io.EOF), "storage_unavailable"},
+		{fmt.Errorf("outreach: claim: %w", io.ErrUnexpectedEOF), "storage_unavailable"},
 		{redisReply("ERR unknown command 'FOO'"), "internal"},
 		{redisReply("CROSSSLOT Keys in request don't hash to the same slot"), "internal"},
 		{errors.New("LOADING but not from Redis"), "internal"},

@@ -300,7 +300,7 @@ func TestFaults(t *testing.T) {
 	})
 
 	t.Run("redis restart (AOF) mid-run", func(t *testing.T) {
-		const fault = "restart Redis (AOF, kill -9) mid-run"
+		const fault = "Redis killed, 1 s down, restarted (AOF)"
 		start := time.Now()
 		var accepted []string
 		var msgIDs []string
@@ -320,6 +320,8 @@ func TestFaults(t *testing.T) {
 			}
 		}()
 		acc, refused := s.callbackLoad("oRedis", 600, 200, func() {
+			s.redis.Stop() // kill -9; down for a second, as a crashed host or a restart would be
+			time.Sleep(time.Second)
 			s.redis.Restart(t, redisConf...)
 		})
 		wg.Wait()
@@ -327,6 +329,10 @@ func TestFaults(t *testing.T) {
 		s.readyAgain(t, ft, fault, start)
 		lost := s.lostFollows(accepted)
 		ft.check(t, fault, "no acknowledged callback lost", lost == 0, "%d follows acknowledged, %d refused during the restart, %d lost", len(accepted), refused, lost)
+		gw := strings.TrimPrefix(s.gateway, "http://")
+		internal, unavailable := metric(t, gw, "gateway_errors_total", `"internal"`), metric(t, gw, "gateway_errors_total", `"storage_unavailable"`)
+		ft.check(t, fault, "refusals are 503s, not 500s", internal == 0, "%v answered 503 storage_unavailable, %v answered 500 internal%s", unavailable, internal,
+			firstLine(s.procs[fmt.Sprintf("gatewayd%s", suffix(gen))].log, `"code": 5000`))
 		st := countValues(s.finalStatuses(t, msgIDs, 120*time.Second))
 		most, twice := maxPer(s.received("sms"))
 		ft.check(t, fault, "no message sent twice", twice == 0 && most <= 1, "%d accepted SMS: statuses %v; %d numbers twice", len(msgIDs), st, twice)
@@ -435,6 +441,17 @@ func TestFaults(t *testing.T) {
 		ft.check(t, fault, "no cap exceeded", st["sent"] == 3 && n == 3, "statuses %v; %d mails reached the contact (marketing-weekly max 3)", st, n)
 		s.readyAgain(t, ft, fault, start)
 	})
+}
+
+// firstLine is the first line of a log file containing sub, after ": ".
+func firstLine(path, sub string) string {
+	data, _ := os.ReadFile(path)
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, sub) {
+			return ": " + line
+		}
+	}
+	return ""
 }
 
 // suffix names the current gateway process: "" for the first, "-N" after.
