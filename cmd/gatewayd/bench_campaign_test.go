@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,6 +95,68 @@ func BenchmarkCampaign100k(b *testing.B) {
 		b.Fatalf("%d numbers got more than one SMS per campaign (most %d)", twice, most)
 	}
 	b.ReportMetric(float64(redisUsedMemory(b, rdb)-before)/float64(n), "redis-bytes/contact")
+
+	// The same audience again: sms-daily (1 a day) now refuses every
+	// message, so this campaign is audience → tasks → consent → the caps'
+	// Lua reservation and nothing else: cap decisions/s through the real
+	// pipeline, without the platform call.
+	calls0, usec0, per0 := redisCommandStats(b, rdb)
+	start := time.Now()
+	s.call(http.MethodPost, s.gateway+"/api/v1/campaigns", map[string]any{
+		"id": "bench100k-again", "name": "再发一次", "audience": "tag:bench100k", "template": "bench_sms", "purpose": "marketing",
+		"channel": "sms", "owner": "rep.li", "vars": map[string]any{"name": "会员"},
+	}, 201, nil)
+	deadline := time.Now().Add(30 * time.Minute)
+	for {
+		var c struct {
+			Stats struct{ Totals map[string]int }
+		}
+		s.call(http.MethodGet, s.gateway+"/api/v1/campaigns/bench100k-again", nil, 200, &c)
+		if c.Stats.Totals["capped"] >= n {
+			break
+		}
+		if c.Stats.Totals["sent"] > 0 || time.Now().After(deadline) {
+			b.Fatalf("second campaign: %v, want all %d capped", c.Stats.Totals, n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "cap-decisions/s")
+	calls, usec, per := redisCommandStats(b, rdb)
+	b.ReportMetric(float64(calls-calls0)/float64(n), "redis-cmds/decision")
+	b.ReportMetric(float64(usec-usec0)/float64(n), "redis-us/decision")
+	var top []string
+	for cmd, c := range per {
+		if d := c - per0[cmd]; d >= int64(n)/2 {
+			top = append(top, fmt.Sprintf("%s %.1f", cmd, float64(d)/float64(n)))
+		}
+	}
+	slices.Sort(top)
+	b.Logf("Redis commands per capped message: %s", strings.Join(top, ", "))
+}
+
+// redisCommandStats sums calls and microseconds over INFO commandstats
+// (a Lua script counts as its EVALSHA plus the commands it runs).
+func redisCommandStats(b *testing.B, rdb redis.UniversalClient) (calls, usec int64, per map[string]int64) {
+	per = map[string]int64{}
+	info := rdb.Info(b.Context(), "commandstats").Val()
+	for _, line := range strings.Split(info, "\r\n") {
+		_, stats, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasPrefix(line, "cmdstat_") {
+			continue
+		}
+		for _, kv := range strings.Split(stats, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.ParseInt(v, 10, 64)
+			switch k {
+			case "calls":
+				calls += n
+				per[strings.TrimPrefix(line[:strings.IndexByte(line, ':')], "cmdstat_")] += n
+			case "usec":
+				usec += n
+			}
+		}
+	}
+	return calls, usec, per
 }
 
 // seedSMSContacts stores n contacts with a phone, SMS marketing opt-in and
