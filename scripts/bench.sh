@@ -46,7 +46,7 @@ function m(name) { for (i = 2; i < NF; i++) if ($(i+1) == name) return $i; retur
 /^BenchmarkCapDispatch/ { baseline = m("baseline-msgs/s") }
 /^BenchmarkCampaign100k/ { campaign = m("msgs/s"); dispatch = m("dispatch/s"); campaignMem = m("redis-bytes/contact")
   decisions = m("cap-decisions/s"); cmds = m("redis-cmds/decision"); rus = m("redis-us/decision") }
-/^BenchmarkStep-/ { step = m("msgs/s"); steprt = m("roundtrips/op") }
+/^BenchmarkStep-/ && step == "" { step = m("msgs/s"); steprt = m("roundtrips/op") }
 /^BenchmarkStepParallel/ { stepPar = m("msgs/s") }
 /^BenchmarkMemoryPerContact/ { printf "redis memory   %s bytes per contact (100k contacts: %.0f MB)\n", m("bytes/contact"), m("bytes/contact") * 100000 / 1e6 }
 /^BenchmarkMemoryPerScheduledMessage/ { printf "redis memory   %s bytes per scheduled message\n", m("bytes/message") }
