@@ -3,10 +3,10 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help build run test bench lint fuzz clean
+.PHONY: help build run test bench lint fuzz clean e2e faults test-cluster
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## build bin/gatewayd and bin/sandbox
 	$(GO) build -o bin/gatewayd ./cmd/gatewayd
@@ -25,6 +25,15 @@ test: ## go vet, then every test with the race detector against a real redis-ser
 bench: build ## benchmarks, reported as ratios against baselines measured in the same run
 	scripts/ensure-redis.sh
 	scripts/bench.sh
+
+e2e: ## whole journeys (WeCom, official account, reminders) with gateway, sandbox and Redis as processes
+	scripts/e2e.sh
+
+faults: ## kill -9, Redis restart, platform 5xx and hangs, one contact flooded; prints what held (< 5 min)
+	scripts/faults.sh
+
+test-cluster: ## a fresh 3-master Redis Cluster: cluster tests, then two gateways behind one load balancer
+	scripts/test-cluster.sh
 
 lint: ## golangci-lint at the pinned version (built into bin/ on first use)
 	scripts/lint.sh

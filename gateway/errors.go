@@ -3,7 +3,9 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
@@ -215,8 +217,20 @@ func classify(err error) (Kind, string) {
 }
 
 func isRedisDown(err error) bool {
-	if errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) {
+	if errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
+	}
+	// A restarted Redis answers LOADING while it reads its AOF, and a
+	// Cluster answers TRYAGAIN / CLUSTERDOWN during a failover: the request
+	// is fine, the store is briefly not, so the caller should retry (503).
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		for _, p := range []string{"LOADING ", "TRYAGAIN ", "CLUSTERDOWN ", "MASTERDOWN "} {
+			if strings.HasPrefix(rerr.Error(), p) {
+				return true
+			}
+		}
 	}
 	var netErr interface{ Timeout() bool }
 	return errors.As(err, &netErr)

@@ -68,12 +68,15 @@ type stack struct {
 	bins    string
 	env     []string
 	procs   map[string]*proc
+	redis   *redistest.Server // nil when the stack runs on a cluster
+	configs []string          // extra -config files, after the demo's
 }
 
 // proc is one process of the stack.
 type proc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
+	log  string // path of its stdout and stderr
 }
 
 // start runs a binary of the stack under name (its log is shown when the
@@ -94,7 +97,7 @@ func (s *stack) start(name string, args ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
+	p := &proc{cmd: cmd, done: make(chan struct{}), log: logFile.Name()}
 	go func() {
 		_ = cmd.Wait()
 		close(p.done)
@@ -114,7 +117,11 @@ func (s *stack) start(name string, args ...string) *proc {
 // startGateway starts a gatewayd and waits until it is ready.
 func (s *stack) startGateway(name string) *proc {
 	s.t.Helper()
-	p := s.start(name, "-config", "../../configs/gateway.yaml", "-config", "../../configs/demo.yaml")
+	args := []string{"-config", "../../configs/gateway.yaml", "-config", "../../configs/demo.yaml"}
+	for _, c := range s.configs {
+		args = append(args, "-config", c)
+	}
+	p := s.start(name, args...)
 	s.eventually(name+" ready", func() bool {
 		select {
 		case <-p.done:
@@ -150,19 +157,42 @@ func startStack(t testing.TB) *stack {
 // startStackWith starts the stack with extra environment (later entries win).
 func startStackWith(t testing.TB, extraEnv ...string) *stack {
 	t.Helper()
+	return startStackOpts(t, stackOptions{env: extraEnv})
+}
+
+// stackOptions vary the stack for journeys, faults and the cluster run.
+type stackOptions struct {
+	env       []string // extra environment, later entries win
+	redisConf []string // extra redis-server directives (after "appendonly yes")
+	configs   []string // extra -config files for every gatewayd
+	cluster   []string // Redis Cluster addresses; no single server is started
+	noGateway bool     // start Redis and the sandbox only
+}
+
+func startStackOpts(t testing.TB, o stackOptions) *stack {
+	t.Helper()
 	bins := buildBinaries(t)
-	redis := redistest.Start(t, "appendonly yes")
+	var redis *redistest.Server
+	redisEnv := "REDIS_CLUSTER_ADDRS=" + strings.Join(o.cluster, ",")
+	if len(o.cluster) == 0 {
+		redis = redistest.Start(t, append([]string{"appendonly yes"}, o.redisConf...)...)
+		redisEnv = "REDIS_URL=redis://" + redis.Addr + "/0"
+	}
 	gw, ui, wecomAPI, wechatAPI, smsAPI, smtpAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	env := append(os.Environ(), demoEnv(t)...)
 	env = append(env,
-		"HTTP_ADDR="+gw, "PUBLIC_BASE_URL=http://"+gw, "REDIS_URL=redis://"+redis.Addr+"/0",
+		"HTTP_ADDR="+gw, "PUBLIC_BASE_URL=http://"+gw, redisEnv,
 		"WECOM_API_BASE=http://"+wecomAPI, "WECHAT_API_BASE=http://"+wechatAPI,
 		"ALIYUN_SMS_ENDPOINT="+smsAPI, "SMTP_ADDR="+smtpAddr, "LOG_LEVEL=warn",
 		"SANDBOX_REPORT_DELAY=100ms",
 	)
-	env = append(env, extraEnv...)
-	s := &stack{t: t, gateway: "http://" + gw, sandbox: "http://" + ui, token: "demo-admin-token-change-me", bins: bins, env: env, procs: map[string]*proc{}}
+	env = append(env, o.env...)
+	s := &stack{t: t, gateway: "http://" + gw, sandbox: "http://" + ui, token: "demo-admin-token-change-me", bins: bins, env: env,
+		procs: map[string]*proc{}, redis: redis, configs: o.configs}
 	s.start("sandbox", "-ui", ui, "-wecom", wecomAPI, "-wechat", wechatAPI, "-sms", smsAPI, "-smtp", smtpAddr, "-gateway", "http://"+gw)
+	if o.noGateway {
+		return s
+	}
 	s.startGateway("gatewayd")
 	s.seedTemplates()
 	return s
