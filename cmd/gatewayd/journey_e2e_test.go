@@ -92,7 +92,7 @@ func TestJourneys(t *testing.T) {
 	// The shipped scripts run: the test's working directory is cmd/gatewayd.
 	s := startStackOpts(t, stackOptions{configs: []string{journeyConfig(t, time.Now())}, env: []string{"DIALOGS_DIR=../../configs/dialogs"}})
 
-	t.Run("wecom: added rep, welcome, events, hot lead card, followed up, coupon redeemed, customer", func(t *testing.T) {
+	t.Run("wecom: added rep, welcome, survey in chat, events, hot lead card, followed up, coupon redeemed, customer", func(t *testing.T) {
 		s.play("wecom", map[string]string{"external_userid": "wmJourney1", "user_id": "rep.wang", "event": "add_external_contact", "state": "expo2026"})
 		// The welcome code lives about 20 s: the welcome must be out well within it.
 		s.eventuallyWithin(15*time.Second, "welcome within the welcome-code window", func() bool {
@@ -102,18 +102,40 @@ func TestJourneys(t *testing.T) {
 		if c.Owner != "rep.wang" || c.Consent["wecom"] != "opted_in" || !strings.Contains(c.Source["wecom"], "expo2026") {
 			t.Fatalf("after the add: owner %q, consent %v, source %v", c.Owner, c.Consent, c.Source)
 		}
+		// The needs survey, answered in chat through 微信客服: 2 picks the demo
+		// (tag, +15, mql), then the company name is captured and thanked for.
+		kfSays := func(text string) {
+			s.call(http.MethodPost, s.sandbox+"/api/play/kf", map[string]string{"external_userid": "wmJourney1", "open_kfid": "wk_demo", "text": text}, 200, nil)
+		}
+		botSaid := func(want string) func() bool {
+			return func() bool {
+				for _, k := range s.kfOutbox("kf/send_msg", "wmJourney1") {
+					if strings.Contains(k.text(t), want) {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		kfSays("2")
+		s.eventually("the survey asks for the company", botSaid("公司名称"))
+		kfSays("星河科技")
+		s.eventually("the survey thanks with the company", botSaid("「星河科技」"))
+		if c = s.lookup("wecom", "wmJourney1"); c.Score != 15 || c.Stage != "mql" || !containsStr(c.Tags, "interest:demo") {
+			t.Fatalf("after the survey: score %d stage %q tags %v, want 15, mql, interest:demo", c.Score, c.Stage, c.Tags)
+		}
 		// Downloads a whitepaper and attends webinars (each event id counts once; the repeat is a retry).
 		events := []struct{ id, typ string }{{"wp-1", "whitepaper_download"}, {"wp-1", "whitepaper_download"},
-			{"web-1", "webinar_attended"}, {"web-2", "webinar_attended"}, {"web-3", "webinar_attended"}}
+			{"web-1", "webinar_attended"}, {"web-2", "webinar_attended"}}
 		for _, e := range events {
 			s.call(http.MethodPost, s.gateway+"/api/v1/events", map[string]any{"contact": map[string]string{"external_userid": "wmJourney1"}, "type": e.typ, "id": "j1-" + e.id}, 202, nil)
 		}
-		if c = s.lookup("wecom", "wmJourney1"); c.Score != 70 || c.Stage != "mql" {
-			t.Fatalf("at 10+3×20 points: score %d stage %q, want 70 mql", c.Score, c.Stage)
+		if c = s.lookup("wecom", "wmJourney1"); c.Score != 65 || c.Stage != "mql" {
+			t.Fatalf("at 15+10+2×20 points: score %d stage %q, want 65 mql", c.Score, c.Stage)
 		}
-		s.call(http.MethodPost, s.gateway+"/api/v1/events", map[string]any{"contact": map[string]string{"external_userid": "wmJourney1"}, "type": "webinar_attended", "id": "j1-web-4"}, 202, nil)
-		if c = s.lookup("wecom", "wmJourney1"); c.Score != 90 || c.Stage != "sql" {
-			t.Fatalf("over 80: score %d stage %q, want 90 sql", c.Score, c.Stage)
+		s.call(http.MethodPost, s.gateway+"/api/v1/events", map[string]any{"contact": map[string]string{"external_userid": "wmJourney1"}, "type": "webinar_attended", "id": "j1-web-3"}, 202, nil)
+		if c = s.lookup("wecom", "wmJourney1"); c.Score != 85 || c.Stage != "sql" {
+			t.Fatalf("over 80: score %d stage %q, want 85 sql", c.Score, c.Stage)
 		}
 		s.eventually("textcard to the owner", func() bool {
 			for _, r := range s.receivedVia("wecom", "message/send") {
