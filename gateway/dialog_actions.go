@@ -35,7 +35,12 @@ type DialogActions struct {
 	notifier *outreach.RepNotifier
 	reports  *reports.Reports
 	mirror   *outreach.TagMirror
+	scored   func(ctx context.Context, contactID string) error
 }
+
+// OnScore hands every score a script changed to f, so a script's points
+// promote a lead exactly as an event's do (Server.ScoreChanged).
+func (a *DialogActions) OnScore(f func(ctx context.Context, contactID string) error) { a.scored = f }
 
 // SetReports makes stage changes by scripts count in the reports.
 func (a *DialogActions) SetReports(r *reports.Reports) { a.reports = r }
@@ -149,7 +154,13 @@ func (a *DialogActions) Untag(ctx context.Context, t dialogs.Target, tag string)
 }
 
 func (a *DialogActions) Score(ctx context.Context, t dialogs.Target, delta int) error {
-	return a.apply(ctx, t, contacts.Change{ScoreDelta: delta, ScoreReason: contacts.ReasonAction, ScoreEvent: "script:" + t.Script})
+	res, err := a.applyTo(ctx, t, contacts.Change{ScoreDelta: delta, ScoreReason: contacts.ReasonAction, ScoreEvent: "script:" + t.Script})
+	if err != nil || a.scored == nil {
+		return err
+	}
+	// Also on a retried step (a duplicate): promotion is idempotent, and a
+	// promotion that failed the first time happens now.
+	return a.scored(ctx, res.ContactID)
 }
 
 func (a *DialogActions) SetStage(ctx context.Context, t dialogs.Target, stage string) error {

@@ -44,6 +44,13 @@ steps:
 // dialogHarness is a harness whose server runs scripts from a folder
 // holding script, with a send pipeline (no workers: messages stay queued).
 func dialogHarness(t *testing.T, script string) (*harness, *outreach.Pipeline, *dialogs.Engine) {
+	h, pipe, engine, _ := dialogHarnessActions(t, script)
+	return h, pipe, engine
+}
+
+// dialogHarnessActions is dialogHarness that also hands out the script
+// actions, wired to the server like gatewayd wires them.
+func dialogHarnessActions(t *testing.T, script string) (*harness, *outreach.Pipeline, *dialogs.Engine, *DialogActions) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "script.yaml"), []byte(script), 0o600); err != nil {
@@ -55,6 +62,7 @@ func dialogHarness(t *testing.T, script string) (*harness, *outreach.Pipeline, *
 	}
 	var pipe *outreach.Pipeline
 	var engine *dialogs.Engine
+	var actions *DialogActions
 	h := newHarnessDeps(t, func(d *Deps) {
 		var err error
 		pipe, err = outreach.New(d.Redis, d.Contacts, outreach.TemplateRenderer{Store: d.Templates, Renderer: d.Renderer}, nil, outreach.Options{Now: d.Now})
@@ -62,8 +70,7 @@ func dialogHarness(t *testing.T, script string) (*harness, *outreach.Pipeline, *
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = pipe.Close() })
-		actions, err := NewDialogActions(d.Contacts, pipe, outreach.NewCoupons(d.Redis, d.Now), nil, d.Now)
-		if err != nil {
+		if actions, err = NewDialogActions(d.Contacts, pipe, outreach.NewCoupons(d.Redis, d.Now), nil, d.Now); err != nil {
 			t.Fatal(err)
 		}
 		if engine, err = dialogs.NewEngine(d.Redis, lib, actions, dialogs.Options{Now: d.Now}); err != nil {
@@ -71,7 +78,38 @@ func dialogHarness(t *testing.T, script string) (*harness, *outreach.Pipeline, *
 		}
 		d.Outreach, d.Dialogs = pipe, engine
 	})
-	return h, pipe, engine
+	actions.OnScore(h.srv.ScoreChanged)
+	return h, pipe, engine, actions
+}
+
+// TestScriptPointsPromoteALead: points given by a script's action count
+// like an event's: crossing 80 makes the lead sql, once.
+func TestScriptPointsPromoteALead(t *testing.T) {
+	h, _, _, _ := dialogHarnessActions(t, `id: vip_scan
+version: 1
+triggers:
+  - subscribe: {scene: vip}
+steps:
+  - id: points
+    do:
+      - score: +85
+`)
+	h.srv.scoring = contacts.DefaultScoring()
+	h.oaPost(oaEventXML("oVip", "subscribe", "qrscene_vip", h.clock.Now()))
+	c := h.contact("officialaccount", "oVip")
+	if c["score"] != 85.0 || c["stage"] != "sql" {
+		t.Fatalf("after the script's +85: score %v stage %v, want 85 and sql", c["score"], c["stage"])
+	}
+	var changes []string
+	for _, e := range h.timeline(c["id"].(string)) {
+		if e["type"] == "stage_changed" {
+			p := e["props"].(map[string]any)
+			changes = append(changes, fmt.Sprint(p["from"], "→", p["to"], " by ", p["event"]))
+		}
+	}
+	if diff := cmp.Diff([]string{"prospect→sql by dialog_score"}, changes); diff != "" {
+		t.Errorf("stage changes (-want +got):\n%s", diff)
+	}
 }
 
 func oaTextXML(openid, text, msgID string, at time.Time) string {

@@ -223,6 +223,12 @@ func welcomeID(eventID string) string {
 // promote moves a contact forward through the lifecycle when its score has
 // reached a band: warm makes it mql, hot makes it sql. Stages never move
 // back here (a customer stays a customer); operators can set any stage.
+// ScoreChanged promotes a contact whose score a script changed: 50 points
+// make it mql, 80 sql with a hand-off to its rep, as an event's points do.
+func (s *Server) ScoreChanged(ctx context.Context, contactID string) error {
+	return s.promote(ctx, contactID, channels.Event{Type: "dialog_score"})
+}
+
 func (s *Server) promote(ctx context.Context, contactID string, ev channels.Event) error {
 	ct, err := s.contacts.Get(ctx, contactID)
 	if err != nil {

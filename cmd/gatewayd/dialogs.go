@@ -29,24 +29,24 @@ const tickEvery = 5 * time.Second
 // scripts runs without the engine. A folder with broken scripts stops the
 // start: gatewayd -check lists the problems.
 func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts.Store, pipe *outreach.Pipeline, notifier *outreach.RepNotifier, log *zap.Logger,
-	mirror *outreach.TagMirror, scoring contacts.Scoring, rep *reports.Reports) (*dialogs.Engine, error) {
+	mirror *outreach.TagMirror, scoring contacts.Scoring, rep *reports.Reports) (*dialogs.Engine, *gateway.DialogActions, error) {
 	if _, err := os.Stat(cfg.Dialogs.Dir); errors.Is(err, fs.ErrNotExist) {
 		log.Info("no dialog scripts folder; running without scripts", zap.String("dir", cfg.Dialogs.Dir))
-		return nil, nil
+		return nil, nil, nil
 	}
 	// Templates live in Redis and may be created after the scripts, so the
 	// references are checked by gatewayd -check against the template files.
 	lib, err := dialogs.Load(cfg.Dialogs.Dir, dialogs.LoadOptions{TemplateExists: nil})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(lib.Scripts()) == 0 {
 		log.Info("no dialog scripts; running without scripts", zap.String("dir", cfg.Dialogs.Dir))
-		return nil, nil
+		return nil, nil, nil
 	}
 	actions, err := gateway.NewDialogActions(store, pipe, outreach.NewCoupons(rdb, time.Now), log.Named("dialogs"), time.Now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	actions.SetNotifier(notifier)
 	actions.SetReports(rep)
@@ -54,10 +54,10 @@ func buildDialogs(cfg configs.Config, rdb redis.UniversalClient, store *contacts
 	// score_band triggers use the same bands as the scoring rules.
 	engine, err := dialogs.NewEngine(rdb, lib, actions, dialogs.Options{HotScore: scoring.Bands.Hot, WarmScore: scoring.Bands.Warm})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	log.Info("dialog scripts loaded", zap.String("dir", cfg.Dialogs.Dir), zap.Int("scripts", len(lib.Scripts())))
-	return engine, nil
+	return engine, actions, nil
 }
 
 // tickDialogs advances due sessions until ctx ends; it returns when the

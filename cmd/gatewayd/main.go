@@ -139,7 +139,7 @@ func run(cfg configs.Config) error {
 	}
 	mirror := tagMirror(rdb, cfg.WeCom, senders, log)
 	defer func() { _ = mirror.Close() }()
-	engine, err := buildDialogs(cfg, rdb, store, pipeline, notifier, log, mirror, scoring, rep)
+	engine, actions, err := buildDialogs(cfg, rdb, store, pipeline, notifier, log, mirror, scoring, rep)
 	if err != nil {
 		return err
 	}
@@ -149,12 +149,6 @@ func run(cfg configs.Config) error {
 	}
 	workers := startWorkers(rdb, cfg, log, pipeline.Register, campaigns.Register, mirror.Register, notifier.Register, imports.Register, exports.Register)
 	defer workers.Shutdown()
-	if engine != nil {
-		tickCtx, stopTicks := context.WithCancel(ctx)
-		ticked := make(chan struct{})
-		go func() { defer close(ticked); tickDialogs(tickCtx, engine, log.Named("dialogs")) }()
-		defer func() { stopTicks(); <-ticked }()
-	}
 
 	deps := gateway.Deps{Scoring: scoring, Notifier: notifier, Config: cfg, Log: log, Redis: rdb, Contacts: store, Tokens: tokens, Registry: registry,
 		Outreach: pipeline, Templates: tplStore, Renderer: renderer, WorkersReady: workers.Ready, Dialogs: engine, TagMirror: mirror,
@@ -175,6 +169,11 @@ func run(cfg configs.Config) error {
 		return err
 	}
 	if engine != nil {
+		actions.OnScore(srv.ScoreChanged) // before the first step runs
+		tickCtx, stopTicks := context.WithCancel(ctx)
+		ticked := make(chan struct{})
+		go func() { defer close(ticked); tickDialogs(tickCtx, engine, log.Named("dialogs")) }()
+		defer func() { stopTicks(); <-ticked }()
 		go reloadOnHangup(ctx, srv, log.Named("dialogs"))
 	}
 	stopKF, err := startKF(ctx, srv, deps.WeCom != nil, senders, log)
