@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -32,20 +31,6 @@ func (s *Server) listCampaigns(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"campaigns": list})
-}
-
-// queryLimit reads ?limit=, 1..most, def when absent.
-func queryLimit(c *gin.Context, def, most int) (int, bool) {
-	v := c.Query("limit")
-	if v == "" {
-		return def, true
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > most {
-		fail(c, invalidField("limit", "%q must be a number from 1 to %d", v, most))
-		return 0, false
-	}
-	return n, true
 }
 
 // dialogScript is one running script as the console lists it.

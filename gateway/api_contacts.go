@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -68,21 +67,12 @@ func (s *Server) respondContact(c *gin.Context, id string) {
 }
 
 func (s *Server) getTimeline(c *gin.Context) {
-	limit := 50
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			fail(c, invalidField("limit", "%q must be a number from 1 to 1000", v))
-			return
-		}
-		limit = n
-	}
-	ct, err := s.contacts.Get(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		fail(c, err)
+	limit, ok := queryLimit(c, 50, 1000)
+	if !ok {
 		return
 	}
-	if !mayReach(c, ct) {
+	ct, ok := s.reachableContact(c)
+	if !ok {
 		return
 	}
 	entries, err := s.contacts.Timeline(c.Request.Context(), ct.ID, limit)

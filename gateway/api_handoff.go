@@ -12,12 +12,8 @@ import (
 // handoffDone is the rep saying the lead was followed up: the reminders
 // stop, the timeline says so, and the bot talks to the contact again.
 func (s *Server) handoffDone(c *gin.Context) {
-	ct, err := s.contacts.Get(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if !mayReach(c, ct) {
+	ct, ok := s.reachableContact(c)
+	if !ok {
 		return
 	}
 	if err := s.closeHandoff(c.Request.Context(), ct, c.GetString("token_name")); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -47,4 +48,18 @@ func bindJSON(c *gin.Context, v any) bool {
 
 func invalidField(field, format string, args ...any) *Error {
 	return newError(KindInvalidField, "%s: %s", field, fmt.Sprintf(format, args...))
+}
+
+// queryLimit reads ?limit=, 1..most, def when absent.
+func queryLimit(c *gin.Context, def, most int) (int, bool) {
+	v := c.Query("limit")
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > most {
+		fail(c, invalidField("limit", "%q must be a number from 1 to %d", v, most))
+		return 0, false
+	}
+	return n, true
 }

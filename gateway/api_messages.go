@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -112,14 +111,9 @@ func (s *Server) archivedMessages(c *gin.Context) {
 		fail(c, newError(KindNotConfigured, "sending is not configured on this gateway"))
 		return
 	}
-	limit := 50
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			fail(c, invalidField("limit", "%q must be a number from 1 to 1000", v))
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(c, 50, 1000)
+	if !ok {
+		return
 	}
 	tasks, err := s.outreach.Archived(c.Request.Context(), limit)
 	if err != nil {

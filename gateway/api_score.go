@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,21 +12,12 @@ import (
 // that made it (events by the scoring rules, decay, script actions, API
 // changes), newest first, so a rep sees why a lead is hot.
 func (s *Server) getScore(c *gin.Context) {
-	limit := contacts.DefaultScoreLogMax
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > contacts.DefaultScoreLogMax {
-			fail(c, invalidField("limit", "%q must be a number from 1 to %d", v, contacts.DefaultScoreLogMax))
-			return
-		}
-		limit = n
-	}
-	ct, err := s.contacts.Get(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		fail(c, err)
+	limit, ok := queryLimit(c, contacts.DefaultScoreLogMax, contacts.DefaultScoreLogMax)
+	if !ok {
 		return
 	}
-	if !mayReach(c, ct) {
+	ct, ok := s.reachableContact(c)
+	if !ok {
 		return
 	}
 	entries, err := s.contacts.ScoreLog(c.Request.Context(), ct.ID, limit)

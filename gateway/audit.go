@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -59,14 +58,9 @@ func (s *Server) recordAudit(ctx context.Context, e AuditEntry) error {
 // getAudit lists the audit log newest first: ?limit= (1-1000, default 100),
 // ?target= and ?action= filter, ?before= (an entry id) pages back.
 func (s *Server) getAudit(c *gin.Context) {
-	limit := 100
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			fail(c, invalidField("limit", "%q must be a number from 1 to 1000", v))
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(c, 100, 1000)
+	if !ok {
+		return
 	}
 	end := "+"
 	if v := c.Query("before"); v != "" {

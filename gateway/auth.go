@@ -89,3 +89,14 @@ func sharedSecret(c *gin.Context, want string) bool {
 	}
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
+
+// reachableContact reads the contact named by the route's :id and checks
+// the caller may reach it; on false the request has been answered.
+func (s *Server) reachableContact(c *gin.Context) (*contacts.Contact, bool) {
+	ct, err := s.contacts.Get(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return nil, false
+	}
+	return ct, mayReach(c, ct)
+}
