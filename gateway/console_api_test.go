@@ -48,9 +48,31 @@ func TestConsoleFiles(t *testing.T) {
 		}
 	}
 	index := h.do(http.MethodGet, "/console/", nil)
-	for _, ref := range []string{`src="app.js?v=` + v + `"`, `href="app.css?v=` + v + `"`} {
+	for _, ref := range []string{`href="app.css?v=` + v + `"`} {
 		if !strings.Contains(index.Body, ref) {
 			t.Errorf("index.html does not name %s", ref)
+		}
+	}
+	// Every page script is named with the hash, in the frame-first order,
+	// and served cached for a year with the policy.
+	var named []string
+	for _, line := range strings.Split(index.Body, "\n") {
+		if src, ok := strings.CutPrefix(line, `<script src="`); ok {
+			named = append(named, strings.TrimSuffix(src, `" defer></script>`))
+		}
+	}
+	var scripts []string
+	for _, js := range consoleScripts {
+		scripts = append(scripts, js+"?v="+v)
+	}
+	if diff := cmp.Diff(scripts, named); diff != "" {
+		t.Errorf("scripts index.html loads (-want +got)\n%s", diff)
+	}
+	for _, js := range scripts {
+		r := h.do(http.MethodGet, "/console/"+js, nil)
+		if r.Status != http.StatusOK || r.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" ||
+			r.Header.Get("Content-Type") != "text/javascript; charset=utf-8" || !strings.Contains(r.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+			t.Errorf("GET /console/%s: %d %v", js, r.Status, r.Header)
 		}
 	}
 	if strings.Contains(index.Body, "<script>") || strings.Contains(index.Body, " style=") || strings.Contains(index.Body, "http") {
