@@ -126,7 +126,10 @@
   const guard = (f) => async (...args) => { try { clearError(); await f(...args); } catch (e) { showError(e); } };
   const every = (f, ms) => { const id = setInterval(f, ms); timers.push(() => clearInterval(id)); };
   const debounce = (f, ms) => { let id; return (...a) => { clearTimeout(id); id = setTimeout(() => f(...a), ms); }; };
-  const mount = (...kids) => $('#main').replaceChildren(...kids);
+  // put replaces el's children like replaceChildren, but flattens lists and
+  // skips null, undefined and false (replaceChildren would show "null").
+  const put = (el, ...kids) => el.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
+  const mount = (...kids) => put($('#main'), ...kids);
 
   // ---- frame: nav, language, log-in -------------------------------------
 
@@ -159,15 +162,18 @@
   }
 
   async function route() {
-    gen++;
+    const my = ++gen;
     timers.forEach((stop) => stop());
     timers = [];
     clearError();
     if (!sessionStorage.getItem(TOKEN)) return loginPage();
     if (!me) {
       try {
-        me = await api('GET', '/me');
+        const who = await api('GET', '/me');
+        if (my !== gen) return; // a later navigation took over while we asked
+        me = who;
       } catch (e) {
+        if (my !== gen) return;
         sessionStorage.removeItem(TOKEN);
         return loginPage(e);
       }
@@ -183,7 +189,6 @@
     }
     frame();
     mount(h('p', { class: 'muted', text: t('loading') }));
-    const my = gen;
     const alive = () => my === gen;
     try {
       await VIEWS[page](parts.slice(1), alive);
@@ -249,7 +254,7 @@
   }
 
   window.JG = {
-    T, CHANNELS, h, t, kvText, kvParse, $, field, badge, when, table, api, raw, download, saveBlob, showError, clearError, guard, every, debounce, mount,
+    T, CHANNELS, h, t, kvText, kvParse, $, field, badge, when, table, api, raw, download, saveBlob, showError, clearError, guard, every, debounce, mount, put,
     me: () => me,
     lang: () => lang,
     // page adds a page to the nav for roles; view(args, alive) draws it.

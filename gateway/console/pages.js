@@ -1,7 +1,7 @@
 // Console pages: campaigns, dialog scripts, contacts, hand-offs.
 'use strict';
 (() => {
-  const { h, t, api, badge, when, table, field, guard, every, debounce, mount, showError, CHANNELS, kvText } = JG;
+  const { h, t, api, badge, when, table, field, guard, every, debounce, mount, put, showError, CHANNELS, kvText } = JG;
 
   // ---- campaigns ----------------------------------------------------------
 
@@ -67,7 +67,7 @@
       if (!alive()) return;
       const steer = (action) => guard(async () => { await api('POST', '/campaigns/' + encodeURIComponent(id) + '/' + action); await load(); });
       const totals = (c.stats && c.stats.totals) || {};
-      box.replaceChildren(
+      put(box,
         h('h1', {}, (c.name || c.id) + ' ', badge(c.status)),
         h('p', { class: 'muted', text: c.audience }),
         h('p', {}, t('audienceSize') + ': ' + c.audience_size + ' · ' + t('dispatched') + ': ' + c.dispatched + ' · ' + t('sendAt') + ': ' + when(c.send_at),

@@ -3,7 +3,7 @@
 // SVG with DOM calls, and a CSV download per table.
 'use strict';
 (() => {
-  const { h, t, api, table, guard, mount, download } = JG;
+  const { h, t, api, guard, mount, put, download } = JG;
   const SVG = 'http://www.w3.org/2000/svg';
 
   // s builds an SVG element; like h, values are attributes, never markup.
@@ -102,7 +102,7 @@
       if (!alive()) return;
       from.value = funnel.from;
       to.value = funnel.to;
-      source.replaceChildren(h('option', { value: '', text: t('allSources') }),
+      put(source, h('option', { value: '', text: t('allSources') }),
         [...new Set([...(funnel.sources || []), src].filter(Boolean))].map((x) => h('option', { value: x, text: x })));
       source.value = src;
       const dates = daysOf(funnel.from, funnel.to);
@@ -141,7 +141,7 @@
       });
       const none = (rows, n) => (rows.length ? rows : [h('tr', {}, h('td', { colspan: String(n), class: 'muted', text: t('none') }))]);
 
-      out.replaceChildren(
+      put(out,
         h('p', { class: 'muted', id: 'r-period', text: funnel.from + ' – ' + funnel.to + ' (' + funnel.timezone + ')' }),
         section('funnel', t('funnel') + (src ? ' · ' + src : ''), csv('funnel', { source: src }), bars,
           h('table', { class: 'stats' }, h('thead', {}, h('tr', {}, [t('stage'), t('entered'), t('conversion'), t('left'), t('medianStay')].map((c) => h('th', { text: c })))),

@@ -2,7 +2,7 @@
 // preview, drafts and publishing, history and diff, test send).
 'use strict';
 (() => {
-  const { h, t, api, badge, when, table, field, guard, debounce, mount, kvText, kvParse } = JG;
+  const { h, t, api, badge, when, table, field, guard, debounce, mount, kvText, kvParse, put } = JG;
 
   // ---- templates ----------------------------------------------------------
 
@@ -154,11 +154,11 @@
     };
     const tab = (on, attrs, text, onclick) => h('button', Object.assign({ type: 'button', class: on ? 'tab on' : 'tab', text, onclick }, attrs));
     const tabs = () => {
-      localeTabs.replaceChildren(h('span', { class: 'muted', text: t('locale') + ' ' }), LOCALES.map((l) =>
+      put(localeTabs, h('span', { class: 'muted', text: t('locale') + ' ' }), LOCALES.map((l) =>
         tab(at.locale === l, { 'data-locale': l || 'zh-CN' }, l || 'zh-CN', () => switchTo(l, at.variant))));
       const arms = Object.keys(work.variants || {}).sort();
       const next = 'bcdefgh'.split('').find((x) => !arms.includes(x));
-      variantTabs.replaceChildren(h('span', { class: 'muted', text: t('variant') + ' ' }),
+      put(variantTabs, h('span', { class: 'muted', text: t('variant') + ' ' }),
         tab(at.variant === '', { 'data-variant': 'a' }, t('mainArm'), () => switchTo(at.locale, '')),
         arms.map((v) => tab(at.variant === v, { 'data-variant': v }, v, () => switchTo(at.locale, v))),
         next ? tab(false, { id: 'add-variant' }, '+ ' + next, () => { commit(); bodyAt(work, { variant: next, locale: '' }, true); switchTo(at.locale, next); }) : null);

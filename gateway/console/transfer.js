@@ -3,7 +3,7 @@
 // get the export only, of the contacts they own.
 'use strict';
 (() => {
-  const { h, t, api, raw, download, badge, table, guard, every, mount, showError } = JG;
+  const { h, t, api, raw, download, badge, table, guard, every, mount, put, showError } = JG;
 
   const FINISHED = ['done', 'failed'];
   const percent = (j) => (j.rows_total > 0 ? Math.floor((100 * j.rows_done) / j.rows_total) : (j.status === 'done' ? 100 : 0));
@@ -48,7 +48,7 @@
       const counts = ['created', 'updated', 'unchanged', 'rejected'];
       job.setAttribute('data-job', j.id);
       job.setAttribute('data-status', j.status);
-      job.replaceChildren(
+      put(job,
         h('p', {}, (j.file_name || j.id) + (j.dry_run ? ' · ' + t('dryRun') : '')),
         progress('import', j),
         h('table', { class: 'stats', id: 'import-counts' }, h('tbody', {}, counts.map((k) =>
@@ -81,7 +81,7 @@
     const draw = (j) => {
       job.setAttribute('data-job', j.id);
       job.setAttribute('data-status', j.status);
-      job.replaceChildren(progress('export', j),
+      put(job, progress('export', j),
         h('p', {}, t('exported') + ': ', h('span', { id: 'export-count', text: String(j.exported) })),
         j.error ? h('p', { class: 'bad', text: j.error }) : null,
         j.status === 'done' ? h('button', { type: 'button', id: 'export-download', class: 'primary', text: t('downloadFile'),
