@@ -177,6 +177,10 @@ func TestConsoleReportsShowTheFunnelAndADailyChart(t *testing.T) {
 	p.run(chromedp.Evaluate(`document.querySelector('#r-source').dispatchEvent(new Event('change'))`, nil))
 	p.waitText("#funnel h2", "direct")
 	p.click(`#funnel [data-csv="funnel"]`)
+
+	p.click("#lang")
+	p.waitText("#funnel h2", "Funnel")
+	p.waitText("#campaign-report h2", "Campaign effectiveness")
 }
 
 // TestConsoleAuditListsATemplateSave: an admin finds the marketer's

@@ -231,19 +231,21 @@
   const TERMINAL = ['sent', 'delivered', 'failed', 'capped', 'suppressed', 'cancelled'];
   function testSendForm(id, current, alive) {
     const ch = h('select', { id: 'test-channel' }, JG.CHANNELS.map((c) => h('option', { value: c, text: c })));
-    const to = h('input', { id: 'test-to', placeholder: '13800138000' });
-    const kind = h('span', { class: 'muted', id: 'test-kind' });
+    const kind = h('select', { id: 'test-kind' }, ['phone', 'email', 'openid', 'unionid', 'external_userid'].map((k) => h('option', { value: k, text: k })));
+    const to = h('input', { id: 'test-to' });
     const result = h('div', { id: 'test-result' });
-    const showKind = () => {
-      kind.textContent = RECIPIENT[ch.value];
-      to.placeholder = { sms: '13800138000', email: 'a@example.com', officialaccount: 'oAbc…', wecom: 'wmAbc…' }[ch.value];
-    };
-    ch.addEventListener('change', showKind);
-    showKind();
+    const showKind = () => { to.placeholder = { phone: '13800138000', email: 'a@example.com', openid: 'oAbc…', unionid: 'oUnion…', external_userid: 'wmAbc…' }[kind.value]; };
+    // A channel picks its usual identity; the person may still pick another
+    // (an SMS to the contact found by its openid, say).
+    const byChannel = () => { kind.value = RECIPIENT[ch.value]; showKind(); };
+    ch.addEventListener('change', byChannel);
+    ch.addEventListener('input', byChannel);
+    kind.addEventListener('change', showKind);
+    byChannel();
     let follow = 0;
     const send = async () => {
       const c = current();
-      const req = { to: { [RECIPIENT[ch.value]]: to.value.trim() }, channel: ch.value, vars: c.vars };
+      const req = { to: { [kind.value]: to.value.trim() }, channel: ch.value, vars: c.vars };
       if (c.locale) req.locale = c.locale;
       if (c.variant) req.variant = c.variant;
       const res = await api('POST', '/templates/' + encodeURIComponent(id) + '/test-send', req);
@@ -291,8 +293,8 @@
   }
 
   JG.words({
-    zh: { locale: '语言', variant: '版本（A/B）', mainArm: 'A（主版本）', testHint: '测试发送用最新版本（含草稿），作为交易消息发出，不需要营销同意。状态每秒刷新。' },
-    en: { locale: 'Language', variant: 'Arm (A/B)', mainArm: 'A (main)', testHint: 'A test send uses the newest version (drafts included) as a transactional message, so no marketing consent is needed. The status refreshes every second.' },
+    zh: { locale: '语言', variant: '版本（A/B）', mainArm: 'A（主版本）', testHint: '测试发送用最新版本（含草稿）和当前打开的语言、版本，变量取自上方的预览变量；作为交易消息发出，不需要营销同意。状态每秒刷新。' },
+    en: { locale: 'Language', variant: 'Arm (A/B)', mainArm: 'A (main)', testHint: 'A test send uses the newest version (drafts included) in the open language and arm, with the preview variables above, as a transactional message, so no marketing consent is needed. The status refreshes every second.' },
   });
   JG.page('templates', ['admin', 'marketer'], templatesPage);
 })();
