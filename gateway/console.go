@@ -13,15 +13,23 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// The console is three hand-written files embedded in the binary, so it
-// works on an intranet with no CDN and ships with the API it talks to.
+// The console is a few hand-written files embedded in the binary, so it
+// works on an intranet with no CDN and ships with the API it talks to:
+// app.js is the frame (log-in, nav, API calls) and each other script holds
+// pages, split so no file grows past what one person reads in a sitting.
 //
-//go:embed console/index.html console/app.js console/app.css
+//go:embed console/index.html console/*.js console/app.css
 var consoleFS embed.FS
+
+// consoleScripts are the scripts index.html loads, in its order: the frame
+// first, then the pages in nav order.
+var consoleScripts = []string{"app.js", "templates.js", "pages.js", "reports.js", "transfer.js", "audit.js"}
 
 // consoleCSP allows only the console's own files and API: no inline script
 // or style, no third-party origin, no framing, so an injected string in a
 // template or contact field can never run as code in a marketer's browser.
+// File downloads (CSV, XLSX, JSON) are blob: links the page makes after
+// fetching the file with its token; they need no source in the policy.
 const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"font-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 
@@ -35,36 +43,43 @@ type consoleAsset struct {
 // consoleAssets holds the files with index.html naming the others by a
 // content hash (app.js?v=...), so the assets can be cached for a year and
 // a new binary is picked up at once: index.html itself is revalidated on
-// every load.
+// every load. One hash covers every script and the stylesheet, so a change
+// to any of them renames them all.
 type consoleAssets struct {
 	version string
 	files   map[string]consoleAsset
 }
 
 func loadConsole() (*consoleAssets, error) {
-	read := func(name string) ([]byte, error) { return consoleFS.ReadFile("console/" + name) }
-	js, err := read("app.js")
-	if err != nil {
-		return nil, fmt.Errorf("gateway: console: %w", err)
-	}
-	css, err := read("app.css")
-	if err != nil {
-		return nil, fmt.Errorf("gateway: console: %w", err)
-	}
-	html, err := read("index.html")
-	if err != nil {
-		return nil, fmt.Errorf("gateway: console: %w", err)
-	}
-	sum := sha256.New()
-	sum.Write(js)
-	sum.Write(css)
-	version := hex.EncodeToString(sum.Sum(nil))[:12]
-	html = bytes.ReplaceAll(html, []byte("__VERSION__"), []byte(version))
-	a := &consoleAssets{version: version, files: map[string]consoleAsset{}}
-	for name, f := range map[string]struct {
+	type file struct {
 		body  []byte
 		ctype string
-	}{"index.html": {html, "text/html; charset=utf-8"}, "app.js": {js, "text/javascript; charset=utf-8"}, "app.css": {css, "text/css; charset=utf-8"}} {
+	}
+	files := map[string]file{}
+	sum := sha256.New()
+	for _, name := range append(append([]string{}, consoleScripts...), "app.css", "index.html") {
+		body, err := consoleFS.ReadFile("console/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: console: %w", err)
+		}
+		ctype := "text/javascript; charset=utf-8"
+		switch path.Ext(name) {
+		case ".css":
+			ctype = "text/css; charset=utf-8"
+		case ".html":
+			ctype = "text/html; charset=utf-8"
+		}
+		if name != "index.html" {
+			sum.Write(body)
+		}
+		files[name] = file{body, ctype}
+	}
+	version := hex.EncodeToString(sum.Sum(nil))[:12]
+	index := files["index.html"]
+	index.body = bytes.ReplaceAll(index.body, []byte("__VERSION__"), []byte(version))
+	files["index.html"] = index
+	a := &consoleAssets{version: version, files: map[string]consoleAsset{}}
+	for name, f := range files {
 		h := sha256.Sum256(f.body)
 		a.files[name] = consoleAsset{body: f.body, ctype: f.ctype, etag: `"` + hex.EncodeToString(h[:8]) + `"`}
 	}
@@ -77,7 +92,7 @@ func (s *Server) consoleRedirect(c *gin.Context) {
 }
 
 // console serves the console's files. Routes inside the console live in
-// the URL fragment (#/templates/...), so only these three paths exist.
+// the URL fragment (#/templates/...), so only the embedded files exist.
 func (s *Server) console(c *gin.Context) {
 	name := strings.TrimPrefix(path.Clean(c.Param("file")), "/")
 	if name == "" || name == "." {

@@ -9,6 +9,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/journeygate/gateway/channels/sms"
+	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/contacts/transfer"
+	"github.com/journeygate/gateway/reports"
 )
 
 func TestConsoleFiles(t *testing.T) {
@@ -48,9 +53,31 @@ func TestConsoleFiles(t *testing.T) {
 		}
 	}
 	index := h.do(http.MethodGet, "/console/", nil)
-	for _, ref := range []string{`src="app.js?v=` + v + `"`, `href="app.css?v=` + v + `"`} {
+	for _, ref := range []string{`href="app.css?v=` + v + `"`} {
 		if !strings.Contains(index.Body, ref) {
 			t.Errorf("index.html does not name %s", ref)
+		}
+	}
+	// Every page script is named with the hash, in the frame-first order,
+	// and served cached for a year with the policy.
+	var named []string
+	for _, line := range strings.Split(index.Body, "\n") {
+		if src, ok := strings.CutPrefix(line, `<script src="`); ok {
+			named = append(named, strings.TrimSuffix(src, `" defer></script>`))
+		}
+	}
+	var scripts []string
+	for _, js := range consoleScripts {
+		scripts = append(scripts, js+"?v="+v)
+	}
+	if diff := cmp.Diff(scripts, named); diff != "" {
+		t.Errorf("scripts index.html loads (-want +got)\n%s", diff)
+	}
+	for _, js := range scripts {
+		r := h.do(http.MethodGet, "/console/"+js, nil)
+		if r.Status != http.StatusOK || r.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" ||
+			r.Header.Get("Content-Type") != "text/javascript; charset=utf-8" || !strings.Contains(r.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+			t.Errorf("GET /console/%s: %d %v", js, r.Status, r.Header)
 		}
 	}
 	if strings.Contains(index.Body, "<script>") || strings.Contains(index.Body, " style=") || strings.Contains(index.Body, "http") {
@@ -181,6 +208,75 @@ func TestDialogListShowsProblemsOfTheFolder(t *testing.T) {
 	for _, p := range problems {
 		if f, _ := p.(map[string]any)["file"].(string); !strings.HasSuffix(f, "broken.yaml") {
 			t.Errorf("problem not placed in broken.yaml: %v", p)
+		}
+	}
+}
+
+// TestConsolePageRoutesByRole pins the role boundaries of every route the
+// reports, import and export, audit and contact pages call, as the nav
+// offers them: sales get the export (their own contacts) and their own
+// hand-off row; audit, contact export and erasure are for admins.
+func TestConsolePageRoutesByRole(t *testing.T) {
+	h := newHarnessDeps(t, func(d *Deps) {
+		d.Scoring = contacts.DefaultScoring()
+		r, err := reports.New(d.Redis, reports.Options{Now: d.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := transfer.NewImports(d.Redis, d.Contacts, transfer.ImportOptions{NormalizePhone: sms.NormalizePhone, Now: d.Now, UploadLimit: d.Config.Transfer.UploadLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex, err := transfer.NewExports(d.Redis, d.Contacts, transfer.ExportOptions{Resolve: AudienceResolver(d.Contacts), Now: d.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Reports, d.Imports, d.Exports = r, im, ex
+	})
+	mine := h.ownedContact("+8613800000001", "王伟", "rep.li", "vip")
+	theirs := h.ownedContact("+8613800000002", "李娜", "rep.zhao", "vip")
+	tokens := map[string]string{
+		"admin":    adminToken,
+		"marketer": h.issueToken("王芳 (marketing)", "marketer", ""),
+		"sales":    h.issueToken("李雷 (sales)", "sales", "rep.li"),
+	}
+	csvBody, csvType := multipartFile(t, "list.csv", []byte("手机号\n13900139000\n"))
+	for _, tt := range []struct {
+		who, method, path string
+		status            int
+	}{
+		{"marketer", "GET", "/api/v1/reports/funnel?interval=day", 200},
+		{"marketer", "GET", "/api/v1/reports/campaigns?interval=day&format=csv", 200},
+		{"sales", "GET", "/api/v1/reports/funnel", 403},
+		{"sales", "GET", "/api/v1/reports/campaigns", 403},
+		{"sales", "GET", "/api/v1/reports/channels", 403},
+		{"sales", "GET", "/api/v1/reports/handoffs?interval=day", 200},
+		{"admin", "GET", "/api/v1/audit?limit=50", 200},
+		{"marketer", "GET", "/api/v1/audit", 403},
+		{"sales", "GET", "/api/v1/audit", 403},
+		{"marketer", "POST", "/api/v1/imports?dry_run=1", 202},
+		{"sales", "POST", "/api/v1/imports?dry_run=1", 403},
+		{"sales", "POST", "/api/v1/exports", 202},
+		{"sales", "GET", "/api/v1/contacts/" + mine + "/score", 200},
+		{"sales", "GET", "/api/v1/contacts/" + theirs + "/score", 403},
+		{"marketer", "GET", "/api/v1/contacts/" + theirs + "/score", 200},
+		{"marketer", "GET", "/api/v1/contacts/" + mine + "/export", 403},
+		{"sales", "GET", "/api/v1/contacts/" + mine + "/export", 403},
+		{"admin", "GET", "/api/v1/contacts/" + mine + "/export", 200},
+		{"marketer", "DELETE", "/api/v1/contacts/" + mine, 403},
+		{"sales", "DELETE", "/api/v1/contacts/" + mine, 403},
+	} {
+		var r response
+		switch {
+		case strings.HasPrefix(tt.path, "/api/v1/imports"):
+			r = h.asWith(tokens[tt.who], tt.method, tt.path, csvType, csvBody)
+		case strings.HasPrefix(tt.path, "/api/v1/exports"):
+			r = h.as(tokens[tt.who], tt.method, tt.path, `{"audience":"tag:vip"}`)
+		default:
+			r = h.as(tokens[tt.who], tt.method, tt.path, "")
+		}
+		if r.Status != tt.status {
+			t.Errorf("%s %s %s: %d %s, want %d", tt.who, tt.method, tt.path, r.Status, r.Body, tt.status)
 		}
 	}
 }

@@ -281,7 +281,7 @@ func TestConsoleSalesSeesOnlyTheirHandoffsAndContacts(t *testing.T) {
 	p := openConsole(t, h)
 	p.login(token)
 	p.waitText("#handoffs", "王伟")
-	if diff := cmp.Diff([]string{"contacts", "handoffs"}, p.navPages()); diff != "" {
+	if diff := cmp.Diff([]string{"contacts", "handoffs", "transfer"}, p.navPages()); diff != "" {
 		t.Errorf("a sales rep's pages (-want +got)\n%s", diff)
 	}
 	if p.has(`[data-handoff="` + theirs + `"]`) {
