@@ -94,6 +94,13 @@ func (s *Server) campaignReport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if cs, err := s.campaigns(); err == nil {
+		for i, row := range rep.Campaigns {
+			if camp, err := cs.Get(c.Request.Context(), row.Campaign); err == nil {
+				rep.Campaigns[i].Name = camp.Name
+			}
+		}
+	}
 	respondReport(c, "campaigns", p, rep)
 }
 

@@ -102,7 +102,7 @@ func TestReportsThroughTheAPI(t *testing.T) {
 
 	period := "?from=" + start.In(shanghaiTZ(t)).Format("2006-01-02") + "&to=" + h.clock.Now().In(shanghaiTZ(t)).Format("2006-01-02")
 	got := h.mustStatus(h.api(http.MethodGet, "/api/v1/reports/campaigns"+period, ""), http.StatusOK)
-	wantCampaigns := []any{map[string]any{"campaign": "d11", "cost": 300.0, "currency": "CNY", "reach": 2.0, "leads": 2.0, "sql": 1.0,
+	wantCampaigns := []any{map[string]any{"campaign": "d11", "name": "双11", "cost": 300.0, "currency": "CNY", "reach": 2.0, "leads": 2.0, "sql": 1.0,
 		"new_customers": 1.0, "deals": 2.0, "revenue": 1398.0, "conversion_rate": 0.5, "roi": 1398.0 / 300, "cac": 300.0}}
 	if diff := cmp.Diff(wantCampaigns, got["campaigns"]); diff != "" {
 		t.Errorf("campaign report (-want +got)\n%s", diff)
@@ -137,7 +137,7 @@ func TestReportsThroughTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"d11", "300.00", "CNY", "2", "2", "1", "1", "2", "1398.00", "0.5000", "4.6600", "300.00"}, rows[1]); diff != "" {
+	if diff := cmp.Diff([]string{"d11", "双11", "300.00", "CNY", "2", "2", "1", "1", "2", "1398.00", "0.5000", "4.6600", "300.00"}, rows[1]); diff != "" {
 		t.Errorf("csv row (-want +got)\n%s", diff)
 	}
 	daily := h.mustStatus(h.api(http.MethodGet, "/api/v1/reports/funnel"+period+"&interval=day", ""), http.StatusOK)

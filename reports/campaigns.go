@@ -8,7 +8,10 @@ import (
 
 // CampaignRow is one campaign's effectiveness over a period.
 type CampaignRow struct {
-	Campaign string  `json:"campaign"`
+	Campaign string `json:"campaign"`
+	// Name is the campaign's name, filled in by whoever knows campaigns
+	// (the reports keep only ids).
+	Name     string  `json:"name,omitempty"`
 	Cost     float64 `json:"cost"`
 	Currency string  `json:"currency"`
 	// Reach counts contacts messaged (one message per contact per campaign).

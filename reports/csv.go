@@ -104,13 +104,13 @@ func (c *CampaignReport) Table(daily bool) Table {
 		}
 		return t
 	}
-	t := Table{Header: []string{"campaign", "cost", "currency", "reach", "leads", "sql", "new_customers", "deals", "revenue", "conversion_rate", "roi", "cac"}}
+	t := Table{Header: []string{"campaign", "name", "cost", "currency", "reach", "leads", "sql", "new_customers", "deals", "revenue", "conversion_rate", "roi", "cac"}}
 	for _, r := range c.Campaigns {
 		cac := ""
 		if r.CAC != nil {
 			cac = money(*r.CAC)
 		}
-		t.Rows = append(t.Rows, []string{r.Campaign, money(r.Cost), r.Currency, itoa(r.Reach), itoa(r.Leads), itoa(r.SQL), itoa(r.NewCustomers),
+		t.Rows = append(t.Rows, []string{r.Campaign, r.Name, money(r.Cost), r.Currency, itoa(r.Reach), itoa(r.Leads), itoa(r.SQL), itoa(r.NewCustomers),
 			itoa(r.Deals), money(r.Revenue), rate(r.ConversionRate), rate(r.ROI), cac})
 	}
 	return t

@@ -122,7 +122,7 @@
       });
 
       const campRows = (camps.campaigns || []).map((c) => {
-        const tr = h('tr', { 'data-campaign': c.campaign }, h('td', {}, h('a', { href: '#/campaigns/' + encodeURIComponent(c.campaign), text: c.campaign })));
+        const tr = h('tr', { 'data-campaign': c.campaign }, h('td', {}, h('a', { href: '#/campaigns/' + encodeURIComponent(c.campaign), text: c.name || c.campaign })));
         cells(tr, [money(c.cost, c.currency), String(c.reach), String(c.leads), String(c.sql), String(c.deals), money(c.revenue, c.currency),
           pct(c.conversion_rate), num(c.roi, 2), money(c.cac, c.currency)]);
         return tr;
