@@ -20,8 +20,13 @@ import (
 // does not happen (a delivery receipt or a second worker settled the
 // message first, or it was erased) they are taken back, unless keep says
 // the outcome counts whatever the record says: a sent message went out.
+// A non-nil tell is queued in the same pipeline when the observer is a
+// PipelineObserver (only for outcomes that count whatever the record says)
+// and reported in told (it stands even when the move fails: a sent
+// message went out); otherwise the caller tells the observer.
 // It reports whether the record moved.
-func (p *Pipeline) settle(ctx context.Context, m *Message, to Status, channel string, stats []string, keep bool, fields ...string) (bool, error) {
+func (p *Pipeline) settle(ctx context.Context, m *Message, to Status, channel string, stats []string, keep bool, tell *MessageEvent,
+	fields ...string) (moved, told bool, err error) {
 	keys := []string{messageKey(m.ID)}
 	args := make([]any, 0, 4+len(fields))
 	args = append(args, statusList([]Status{StatusSending}), string(to), msString(p.opt.Now()), "0")
@@ -39,11 +44,28 @@ func (p *Pipeline) settle(ctx context.Context, m *Message, to Status, channel st
 		}
 		pipe.PExpire(ctx, statsKey, p.opt.MessageTTL)
 	}
-	_, _ = pipe.Exec(ctx) // each command carries its own error
+	var from int
+	po, queue := p.opt.Observer.(PipelineObserver)
+	if queue = queue && tell != nil && keep; queue {
+		if tell.At.IsZero() {
+			tell.At = p.opt.Now()
+		}
+		from = pipe.Len()
+		po.QueueMessage(ctx, pipe, *tell)
+	}
+	cmds, _ := pipe.Exec(ctx) // each command carries its own error
+	if queue {
+		for _, c := range cmds[from:] {
+			if c.Err() != nil {
+				p.opt.Log.Warn("message outcome not reported", zap.String("message", m.ID), zap.String("stat", tell.Stat), zap.Error(c.Err()))
+				break
+			}
+		}
+	}
 	if isNoScript(move.Err()) {
 		move = p.records.transition.Eval(ctx, p.rdb, keys, args...)
 	}
-	moved, _, err := moveResult(move, m.ID, to)
+	moved, _, err = moveResult(move, m.ID, to)
 	for i, c := range incrs {
 		switch {
 		case c.Err() != nil:
@@ -54,7 +76,7 @@ func (p *Pipeline) settle(ctx context.Context, m *Message, to Status, channel st
 			}
 		}
 	}
-	return moved, err
+	return moved, queue, err
 }
 
 // moveResult reads transition.lua's answer.

@@ -205,12 +205,16 @@ func (p *Pipeline) sent(ctx context.Context, m *Message, c *contacts.Contact, ou
 		kind = out.Kind
 	}
 	// It went out: counted as sent even when a receipt settled it first.
-	if _, err := p.settle(ctx, m, StatusSent, string(out.Channel), []string{string(StatusSent)}, true,
-		"channel", string(out.Channel), "kind", kind, "platform_id", r.PlatformID, "template_version", strconv.Itoa(version), "error", ""); err != nil {
+	e := MessageEvent{MessageID: m.ID, ContactID: c.ID, Campaign: m.Campaign, Variant: m.Variant, Channel: string(out.Channel), Stat: string(StatusSent)}
+	_, told, err := p.settle(ctx, m, StatusSent, string(out.Channel), []string{string(StatusSent)}, true, &e,
+		"channel", string(out.Channel), "kind", kind, "platform_id", r.PlatformID, "template_version", strconv.Itoa(version), "error", "")
+	if err != nil {
 		return err
 	}
 	p.sends.WithLabelValues(string(out.Channel), string(StatusSent)).Inc()
-	p.observe(ctx, MessageEvent{MessageID: m.ID, ContactID: c.ID, Campaign: m.Campaign, Variant: m.Variant, Channel: string(out.Channel), Stat: string(StatusSent)})
+	if !told {
+		p.observe(ctx, e)
+	}
 	p.note(ctx, c, m, "message_sent", map[string]string{"channel": string(out.Channel), "kind": kind, "platform_id": r.PlatformID, "template_version": strconv.Itoa(version)})
 	return nil
 }
@@ -311,7 +315,7 @@ func (p *Pipeline) finish(ctx context.Context, m *Message, status Status, c *con
 		}
 	}
 	channel := string(m.Channel)
-	moved, err := p.settle(ctx, m, status, channel, stats, false, append([]string{"error", reason}, fields...)...)
+	moved, _, err := p.settle(ctx, m, status, channel, stats, false, nil, append([]string{"error", reason}, fields...)...)
 	if err != nil || !moved {
 		return err
 	}
