@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 
 	"github.com/journeygate/gateway/channels"
 )
@@ -72,6 +73,8 @@ func (p *Pipeline) SubmitBatch(ctx context.Context, b Batch) (created int, err e
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return 0, fmt.Errorf("outreach: store batch: %w", err)
 	}
+	queued := map[string]int64{} // statistic field → new messages
+	defer func() { p.countQueued(ctx, b.Campaign, queued) }()
 	for i, m := range msgs {
 		n, err := cmds[i].Int()
 		if err != nil {
@@ -79,7 +82,7 @@ func (p *Pipeline) SubmitBatch(ctx context.Context, b Batch) (created int, err e
 		}
 		if n == 1 {
 			created++
-			p.countMessage(ctx, m, string(b.Channel), StatQueued)
+			queued[statField(m.Variant, string(b.Channel), StatQueued)]++
 		} else if msgs[i], err = p.records.get(ctx, m.ID); err != nil {
 			return created, err
 		}
@@ -88,4 +91,24 @@ func (p *Pipeline) SubmitBatch(ctx context.Context, b Batch) (created int, err e
 		}
 	}
 	return created, nil
+}
+
+// countQueued adds a batch's new messages to its campaign's queued
+// statistic in one round trip for the whole batch; like every statistic,
+// a failure is logged and undoes nothing.
+func (p *Pipeline) countQueued(ctx context.Context, campaign string, queued map[string]int64) {
+	if campaign == "" || len(queued) == 0 {
+		return
+	}
+	key := campaignStatsKey(campaign)
+	_, err := p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for f, n := range queued {
+			pipe.HIncrBy(ctx, key, f, n)
+		}
+		pipe.PExpire(ctx, key, p.opt.MessageTTL)
+		return nil
+	})
+	if err != nil {
+		p.opt.Log.Warn("campaign statistic not counted", zap.String("campaign", campaign), zap.String("stat", StatQueued), zap.Error(err))
+	}
 }

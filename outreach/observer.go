@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 )
 
@@ -21,6 +22,16 @@ type MessageEvent struct {
 // observer's failure is logged and never undoes an outcome.
 type MessageObserver interface {
 	ObserveMessage(ctx context.Context, e MessageEvent) error
+}
+
+// PipelineObserver is a MessageObserver that can put its writes into the
+// pipeline the worker records a sent message with, so the record, the
+// campaign counters and the observer's counters cost one round trip
+// together. The pipeline may span Cluster slots; the queued commands'
+// errors are logged as an ObserveMessage error would be.
+type PipelineObserver interface {
+	MessageObserver
+	QueueMessage(ctx context.Context, pipe redis.Pipeliner, e MessageEvent)
 }
 
 // observe tells the observer, if any, about an outcome.

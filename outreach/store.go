@@ -20,6 +20,8 @@ var (
 	createLua string
 	//go:embed scripts/transition.lua
 	transitionLua string
+	//go:embed scripts/claim.lua
+	claimLua string
 )
 
 // records keeps message records in Redis.
@@ -28,10 +30,11 @@ type records struct {
 	ttl        time.Duration
 	create     *redis.Script
 	transition *redis.Script
+	claimer    *redis.Script
 }
 
 func newRecords(rdb redis.UniversalClient, ttl time.Duration) *records {
-	return &records{rdb: rdb, ttl: ttl, create: redis.NewScript(createLua), transition: redis.NewScript(transitionLua)}
+	return &records{rdb: rdb, ttl: ttl, create: redis.NewScript(createLua), transition: redis.NewScript(transitionLua), claimer: redis.NewScript(claimLua)}
 }
 
 // add stores m unless its id is taken; it reports whether it was stored.
@@ -74,6 +77,11 @@ func (r *records) get(ctx context.Context, id string) (*Message, error) {
 	if len(h) == 0 {
 		return nil, fmt.Errorf("%w: message %s", ErrNotFound, id)
 	}
+	return parseRecord(id, h)
+}
+
+// parseRecord reads a message record's hash.
+func parseRecord(id string, h map[string]string) (*Message, error) {
 	m := &Message{
 		ID: h["id"], Status: Status(h["status"]), Channel: channels.Channel(h["channel"]), Kind: h["kind"],
 		ContactID: h["contact_id"], Template: h["template"], Purpose: channels.Purpose(h["purpose"]),
@@ -92,28 +100,49 @@ func (r *records) get(ctx context.Context, id string) (*Message, error) {
 	return m, nil
 }
 
-// move changes the status when the message is in one of from; it returns
-// whether it moved and the status the message is in afterwards.
-func (r *records) move(ctx context.Context, id string, from []Status, to Status, now time.Time, attempt bool, fields ...string) (bool, Status, error) {
+// claim moves the message to sending when it is in one of from, counting
+// an attempt, and returns the record in the same round trip: whether it
+// moved, and the record after the move (or as it is when it did not; nil
+// when there is none).
+func (r *records) claim(ctx context.Context, id string, from []Status, now time.Time) (bool, *Message, error) {
+	v, err := r.claimer.Run(ctx, r.rdb, []string{messageKey(id)}, statusList(from), string(StatusSending), msString(now)).Slice()
+	if err != nil {
+		return false, nil, fmt.Errorf("outreach: claim message %s: %w", id, err)
+	}
+	if len(v) == 0 || len(v)%2 == 0 {
+		return false, nil, errors.New("outreach: claim.lua answered an unexpected shape")
+	}
+	moved, _ := v[0].(int64)
+	if len(v) == 1 {
+		return false, nil, nil
+	}
+	h := make(map[string]string, len(v)/2)
+	for i := 1; i+1 < len(v); i += 2 {
+		k, _ := v[i].(string)
+		h[k], _ = v[i+1].(string)
+	}
+	m, err := parseRecord(id, h)
+	return moved == 1, m, err
+}
+
+// statusList is the ",a,b," form the scripts take.
+func statusList(from []Status) string {
 	allowed := ","
 	for _, s := range from {
 		allowed += string(s) + ","
 	}
+	return allowed
+}
+
+// move changes the status when the message is in one of from; it returns
+// whether it moved and the status the message is in afterwards.
+func (r *records) move(ctx context.Context, id string, from []Status, to Status, now time.Time, attempt bool, fields ...string) (bool, Status, error) {
 	args := make([]any, 0, 4+len(fields))
-	args = append(args, allowed, string(to), msString(now), boolArg(attempt))
+	args = append(args, statusList(from), string(to), msString(now), boolArg(attempt))
 	for _, f := range fields {
 		args = append(args, f)
 	}
-	v, err := r.transition.Run(ctx, r.rdb, []string{messageKey(id)}, args...).Slice()
-	if err != nil {
-		return false, "", fmt.Errorf("outreach: move message %s to %s: %w", id, to, err)
-	}
-	if len(v) != 2 {
-		return false, "", errors.New("outreach: transition.lua answered an unexpected shape")
-	}
-	moved, _ := v[0].(int64)
-	cur, _ := v[1].(string)
-	return moved == 1, Status(cur), nil
+	return moveResult(r.transition.Run(ctx, r.rdb, []string{messageKey(id)}, args...), id, to)
 }
 
 func boolArg(b bool) string {

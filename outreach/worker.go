@@ -29,23 +29,18 @@ func (p *Pipeline) handleSend(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID == "" {
 		return fmt.Errorf("outreach: bad task payload %q: %w", t.Payload(), asynq.SkipRetry)
 	}
-	now := p.opt.Now()
-	moved, cur, err := p.records.move(ctx, pl.ID, []Status{StatusScheduled, StatusRetrying, StatusDeferred}, StatusSending, now, true)
+	// One round trip claims the message and reads its record.
+	moved, m, err := p.records.claim(ctx, pl.ID, []Status{StatusScheduled, StatusRetrying, StatusDeferred}, p.opt.Now())
 	if err != nil {
 		return err
 	}
-	if !moved {
-		switch cur {
-		case "":
-			return fmt.Errorf("outreach: message %s has no record: %w", pl.ID, asynq.SkipRetry)
-		case StatusSending:
-			return p.finish(ctx, pl.ID, StatusFailed, nil, "outcome unknown: a worker stopped while sending; not resent to avoid a duplicate")
-		}
+	switch {
+	case m == nil:
+		return fmt.Errorf("outreach: message %s has no record: %w", pl.ID, asynq.SkipRetry)
+	case !moved && m.Status == StatusSending:
+		return p.finish(ctx, m, StatusFailed, nil, "outcome unknown: a worker stopped while sending; not resent to avoid a duplicate")
+	case !moved:
 		return nil // already finished
-	}
-	m, err := p.records.get(ctx, pl.ID)
-	if err != nil {
-		return err
 	}
 	return p.send(ctx, m)
 }
@@ -104,10 +99,11 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 	if err != nil {
 		return p.retry(ctx, m, err)
 	}
+	tpl := p.templateOf(ctx, m)
 	order := []channels.Channel{m.ForcedChannel}
 	if m.ForcedChannel == "" {
-		if order, err = p.render.Order(ctx, m.Template); err != nil {
-			return p.finish(ctx, m.ID, StatusFailed, nil, err.Error())
+		if order, err = tpl.order(ctx); err != nil {
+			return p.finish(ctx, m, StatusFailed, contact, err.Error())
 		}
 	}
 	data := RenderData(contact, m.Vars)
@@ -134,7 +130,7 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 				continue
 			}
 		}
-		content, err := p.content(ctx, m, ch, data)
+		content, err := p.content(ctx, m, tpl, ch, data)
 		if err != nil {
 			tried = append(tried, attempt{channel: ch, reason: err.Error(), kind: channels.Permanent})
 			continue
@@ -153,7 +149,7 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 		}
 		var stale *SuppressedError
 		if errors.As(err, &stale) {
-			return p.finish(ctx, m.ID, StatusSuppressed, contact, stale.Error(), "reason", stale.Reason)
+			return p.finish(ctx, m, StatusSuppressed, contact, stale.Error(), "reason", stale.Reason)
 		}
 		if err != nil {
 			return p.retry(ctx, m, err)
@@ -170,7 +166,7 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 		if errors.Is(err, channels.ErrOutcomeUnknown) {
 			// It may have gone out: a resend could be a duplicate. The cap
 			// place stays taken, and a delivery receipt can still arrive.
-			return p.finish(ctx, m.ID, StatusFailed, contact, err.Error())
+			return p.finish(ctx, m, StatusFailed, contact, err.Error())
 		}
 		p.release(ctx, reservation, m)
 		if kind == channels.Transient {
@@ -183,11 +179,11 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 }
 
 // content is what m says on ch: its literal text, or its template rendered.
-func (p *Pipeline) content(ctx context.Context, m *Message, ch channels.Channel, data map[string]any) (Content, error) {
+func (p *Pipeline) content(ctx context.Context, m *Message, tpl *messageTemplate, ch channels.Channel, data map[string]any) (Content, error) {
 	if m.Text != "" {
 		return Content{Text: m.Text}, nil
 	}
-	return p.render.Render(ctx, m.Template, ch, data)
+	return tpl.content(ctx, ch, data)
 }
 
 func outbound(m *Message, c *contacts.Contact, ch channels.Channel, to string, ct Content, route wecomRoute) *channels.Outbound {
@@ -208,13 +204,17 @@ func (p *Pipeline) sent(ctx context.Context, m *Message, c *contacts.Contact, ou
 	if kind == "" {
 		kind = out.Kind
 	}
-	if _, _, err := p.records.move(ctx, m.ID, []Status{StatusSending}, StatusSent, p.opt.Now(), false,
-		"channel", string(out.Channel), "kind", kind, "platform_id", r.PlatformID, "template_version", strconv.Itoa(version), "error", ""); err != nil {
+	// It went out: counted as sent even when a receipt settled it first.
+	e := MessageEvent{MessageID: m.ID, ContactID: c.ID, Campaign: m.Campaign, Variant: m.Variant, Channel: string(out.Channel), Stat: string(StatusSent)}
+	_, told, err := p.settle(ctx, m, StatusSent, string(out.Channel), []string{string(StatusSent)}, true, &e,
+		"channel", string(out.Channel), "kind", kind, "platform_id", r.PlatformID, "template_version", strconv.Itoa(version), "error", "")
+	if err != nil {
 		return err
 	}
 	p.sends.WithLabelValues(string(out.Channel), string(StatusSent)).Inc()
-	p.countMessage(ctx, m, string(out.Channel), string(StatusSent))
-	p.observe(ctx, MessageEvent{MessageID: m.ID, ContactID: c.ID, Campaign: m.Campaign, Variant: m.Variant, Channel: string(out.Channel), Stat: string(StatusSent)})
+	if !told {
+		p.observe(ctx, e)
+	}
 	p.note(ctx, c, m, "message_sent", map[string]string{"channel": string(out.Channel), "kind": kind, "platform_id": r.PlatformID, "template_version": strconv.Itoa(version)})
 	return nil
 }
@@ -225,7 +225,7 @@ func (p *Pipeline) retry(ctx context.Context, m *Message, cause error) error {
 	n, _ := asynq.GetRetryCount(ctx)
 	max, _ := asynq.GetMaxRetry(ctx)
 	if n >= max {
-		return p.finish(ctx, m.ID, StatusFailed, nil, "gave up after retries: "+cause.Error())
+		return p.finish(ctx, m, StatusFailed, nil, "gave up after retries: "+cause.Error())
 	}
 	if _, _, err := p.records.move(ctx, m.ID, []Status{StatusSending}, StatusRetrying, p.opt.Now(), false, "error", cause.Error()); err != nil {
 		return err
@@ -277,9 +277,9 @@ func (p *Pipeline) giveUp(ctx context.Context, m *Message, c *contacts.Contact, 
 		reasons = append(reasons, "the template has no channel")
 	}
 	if status == StatusCapped && rule != "" {
-		return p.finish(ctx, m.ID, status, c, joinReasons(reasons), "reason", rule)
+		return p.finish(ctx, m, status, c, joinReasons(reasons), "reason", rule)
 	}
-	return p.finish(ctx, m.ID, status, c, joinReasons(reasons))
+	return p.finish(ctx, m, status, c, joinReasons(reasons))
 }
 
 // deferTo puts a message back to sleep until t under a new task id (the
@@ -302,32 +302,34 @@ func (p *Pipeline) deferTo(ctx context.Context, m *Message, t time.Time, reason 
 	return nil
 }
 
-// finish settles a message; fields are more record fields to set, e.g.
-// "reason" with the named rule, which campaign statistics also count as
-// "<status>:<rule>".
-func (p *Pipeline) finish(ctx context.Context, id string, status Status, c *contacts.Contact, reason string, fields ...string) error {
-	moved, _, err := p.records.move(ctx, id, []Status{StatusSending}, status, p.opt.Now(), false, append([]string{"error", reason}, fields...)...)
+// finish settles a claimed message m (its record as claimed); fields are
+// more record fields to set, e.g. "reason" with the named rule, which
+// campaign statistics also count as "<status>:<rule>". The record and the
+// statistics take one round trip (settle); c is the contact when the
+// caller has read it, else it is read here for the timeline entry.
+func (p *Pipeline) finish(ctx context.Context, m *Message, status Status, c *contacts.Contact, reason string, fields ...string) error {
+	stats := []string{string(status)}
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i] == "reason" && fields[i+1] != "" {
+			stats = append(stats, string(status)+":"+fields[i+1])
+		}
+	}
+	channel := string(m.Channel)
+	moved, _, err := p.settle(ctx, m, status, channel, stats, false, nil, append([]string{"error", reason}, fields...)...)
 	if err != nil || !moved {
 		return err
 	}
 	p.sends.WithLabelValues("none", string(status)).Inc()
-	p.countByID(ctx, id, string(status))
-	for i := 0; i+1 < len(fields); i += 2 {
-		if fields[i] == "reason" && fields[i+1] != "" {
-			p.countByID(ctx, id, string(status)+":"+fields[i+1])
-		}
+	for _, s := range stats {
+		p.observe(ctx, MessageEvent{MessageID: m.ID, ContactID: m.ContactID, Campaign: m.Campaign, Variant: m.Variant, Channel: channel, Stat: s})
 	}
 	if c == nil {
-		m, err := p.records.get(ctx, id)
-		if err != nil {
-			return err
-		}
 		if c, err = p.contacts.Get(ctx, m.ContactID); err != nil {
-			p.opt.Log.Warn("timeline entry not written", zap.String("message", id), zap.Error(err))
+			p.opt.Log.Warn("timeline entry not written", zap.String("message", m.ID), zap.Error(err))
 			return nil //nolint:nilerr // the record says it all; the timeline is a courtesy
 		}
 	}
-	p.note(ctx, c, &Message{ID: id}, "message_"+string(status), map[string]string{"reason": reason})
+	p.note(ctx, c, &Message{ID: m.ID}, "message_"+string(status), map[string]string{"reason": reason})
 	return nil
 }
 

@@ -42,24 +42,29 @@ func (r *Reports) flush(ctx context.Context, b *batch) error {
 		return nil
 	}
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for key, fields := range b.incr {
-			for f, n := range fields {
-				if n != 0 {
-					p.HIncrBy(ctx, key, f, n)
-				}
-			}
-			p.PExpire(ctx, key, r.opt.Retention)
-		}
-		for key, fv := range b.sets {
-			p.HSet(ctx, key, fv...)
-		}
-		for key, members := range b.adds {
-			p.SAdd(ctx, key, members...)
-		}
+		r.write(ctx, p, b)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("reports: write counters: %w", err)
 	}
 	return nil
+}
+
+// write adds the batch's commands to a pipeline.
+func (r *Reports) write(ctx context.Context, p redis.Pipeliner, b *batch) {
+	for key, fields := range b.incr {
+		for f, n := range fields {
+			if n != 0 {
+				p.HIncrBy(ctx, key, f, n)
+			}
+		}
+		p.PExpire(ctx, key, r.opt.Retention)
+	}
+	for key, fv := range b.sets {
+		p.HSet(ctx, key, fv...)
+	}
+	for key, members := range b.adds {
+		p.SAdd(ctx, key, members...)
+	}
 }

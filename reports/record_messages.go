@@ -52,8 +52,23 @@ func (r *Reports) ObserveMessage(ctx context.Context, e outreach.MessageEvent) e
 	return r.RecordMessages(ctx, []outreach.MessageEvent{e})
 }
 
+// QueueMessage is ObserveMessage written into the caller's pipeline (it
+// satisfies outreach.PipelineObserver): the send pipeline records a sent
+// message, its campaign counters and these reports in one round trip. The
+// queued commands carry their own errors.
+func (r *Reports) QueueMessage(ctx context.Context, pipe redis.Pipeliner, e outreach.MessageEvent) {
+	if b := r.messageBatch([]outreach.MessageEvent{e}); !b.empty() {
+		r.write(ctx, pipe, b)
+	}
+}
+
 // RecordMessages is ObserveMessage in bulk: one pipeline.
 func (r *Reports) RecordMessages(ctx context.Context, events []outreach.MessageEvent) error {
+	return r.flush(ctx, r.messageBatch(events))
+}
+
+// messageBatch is what recording the events writes.
+func (r *Reports) messageBatch(events []outreach.MessageEvent) *batch {
 	b := newBatch()
 	for _, e := range events {
 		ch := cleanLabel(e.Channel)
@@ -79,7 +94,7 @@ func (r *Reports) RecordMessages(ctx context.Context, events []outreach.MessageE
 			b.member(campaignsKey(), c)
 		}
 	}
-	return r.flush(ctx, b)
+	return b
 }
 
 // Reaction counts an open or click of a message on its channel, once per
