@@ -236,6 +236,25 @@ func (e *Engine) State(ctx context.Context, contactID string) (State, error) {
 	return st, nil
 }
 
+// Hold pauses the bot for a contact as a script's hand-off does, for a
+// person who took the conversation over outside any script (a 微信客服
+// servicer answering in the session). It reports whether the bot was
+// answering until now; Resume ends the hold.
+func (e *Engine) Hold(ctx context.Context, contactID, reason string) (bool, error) {
+	if contactID == "" {
+		return false, fmt.Errorf("dialogs: Hold needs a contact id: %w", ErrInvalidInbound)
+	}
+	ld, err := e.lock(ctx, contactID, lockAlways, true)
+	if err != nil {
+		return false, err
+	}
+	if ld.rawHold != "" {
+		return false, e.release(ctx, contactID, ld.token)
+	}
+	h := mustJSON(hold{Since: ms(e.opt.Now()), Reason: reason})
+	return true, e.commit(ctx, write{contactID: contactID, token: ld.token, sess: "=", hold: h})
+}
+
 // Resume ends a hand-off: the bot answers the contact again. It reports
 // whether the contact was handed off.
 func (e *Engine) Resume(ctx context.Context, contactID string) (bool, error) {

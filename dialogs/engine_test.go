@@ -436,3 +436,36 @@ func TestResumeWithoutHandoff(t *testing.T) {
 		t.Errorf("Resume = %v, %v; want false, nil", was, err)
 	}
 }
+
+// TestHoldPausesTheBotUntilResumed: a person taking the conversation over
+// outside a script silences the bot, keeps the session, and Resume lets
+// the script go on where it was.
+func TestHoldPausesTheBotUntilResumed(t *testing.T) {
+	f := newFixture(t, mustLoadFS(t, map[string]string{"c.yaml": counterScript}), Options{})
+	ctx := context.Background()
+	if got := texts(f.say(t, "c1", "go")); len(got) != 1 || got[0] != `"count"` {
+		t.Fatalf("start: %q", got)
+	}
+	for i, want := range []bool{true, false} { // the second hold finds one
+		was, err := f.eng.Hold(ctx, "c1", "servicer")
+		if err != nil || was != want {
+			t.Fatalf("Hold #%d = %v, %v; want %v", i+1, was, err, want)
+		}
+	}
+	st, err := f.eng.State(ctx, "c1")
+	if err != nil || !st.HandedOff || st.Script != "counter" || st.Step != "q" || !st.HandoffSince.Equal(t0) {
+		t.Fatalf("state while held: %+v, %v", st, err)
+	}
+	if got := texts(f.say(t, "c1", "1")); len(got) != 0 {
+		t.Errorf("the bot answered while held: %q", got)
+	}
+	if was, err := f.eng.Resume(ctx, "c1"); err != nil || !was {
+		t.Fatalf("Resume = %v, %v", was, err)
+	}
+	if got := texts(f.say(t, "c1", "2")); len(got) != 1 || got[0] != `"count"` {
+		t.Errorf("after Resume: %q, want the script to go on", got)
+	}
+	if _, err := f.eng.Hold(ctx, "", "x"); !errors.Is(err, ErrInvalidInbound) {
+		t.Errorf("Hold(\"\"): %v", err)
+	}
+}

@@ -63,6 +63,7 @@ func (s *Server) ingestReply(ctx context.Context, ev channels.Event, passive boo
 		// it; dialog trouble never fails the callback, the event is stored.
 		reply = s.converse(ctx, ev, res, res.ScoreDelta, passive)
 		s.lifecycleEvents(ctx, ev, res)
+		s.servicerTookOver(ctx, ev, res.ContactID)
 	}
 	// Follow-ups are idempotent and run on platform retries too, so one that
 	// failed the first time (and made us answer 5xx) happens on the retry.
@@ -71,6 +72,19 @@ func (s *Server) ingestReply(ctx context.Context, ev channels.Event, passive boo
 	}
 	outcome, _ := outcomeOf(res.Duplicate, nil)
 	return outcome, reply, nil
+}
+
+// servicerTookOver pauses the bot when a person answered the customer in
+// a 微信客服 session: from then on the person talks, until the hand-off is
+// closed (已跟进 or the API) like any other. Trouble is logged; the
+// servicer's message is stored either way.
+func (s *Server) servicerTookOver(ctx context.Context, ev channels.Event, contactID string) {
+	if ev.Type != channels.TypeKFServicerMessage || s.dialogs == nil {
+		return
+	}
+	if _, err := s.dialogs.Hold(ctx, contactID, "微信客服 servicer"); err != nil {
+		s.log.Warn("bot not paused for a 微信客服 servicer", zap.String("contact", contactID), zap.Error(err))
+	}
 }
 
 // followUp does what an event sets off beyond the contact change.

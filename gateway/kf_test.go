@@ -373,3 +373,43 @@ func TestKFOnePullerPerAccountAndNoSignalLeftBehind(t *testing.T) {
 		t.Error("the lock or the again flag outlived the pull")
 	}
 }
+
+// TestKFServicerTakesOver: once a person answers in the 微信客服 session,
+// the bot stays quiet for that customer until the hand-off is closed.
+func TestKFServicerTakesOver(t *testing.T) {
+	h, api, w, pipe := kfHarness(t)
+	now := h.clock.Now()
+	ext := "wmServicer000001"
+	api.add(
+		map[string]any{"msgid": "s1", "open_kfid": kfAccount, "external_userid": ext, "send_time": now.Unix(), "origin": 5,
+			"servicer_userid": "rep.li", "msgtype": "text", "text": map[string]any{"content": "您好，我是顾问小李"}},
+		kfText("c1", ext, "研讨会几点？", now),
+	)
+	if r := h.wecomPost(kfSignalXML("ENC-S", now)); r.Status != http.StatusOK {
+		t.Fatalf("callback: %d %s", r.Status, r.Body)
+	}
+	if _, err := w.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	id := h.contact("wecom", ext)["id"].(string)
+	if q := kfQueued(t, h, pipe, id); len(q) != 0 {
+		t.Errorf("the bot answered after a servicer took over: %q", q)
+	}
+	st, err := h.srv.dialogs.State(t.Context(), id)
+	if err != nil || !st.HandedOff {
+		t.Fatalf("state after the servicer's message: %+v, %v; want handed off", st, err)
+	}
+	if _, err := h.srv.dialogs.Resume(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	api.add(kfText("c2", ext, "研讨会在哪里？", now))
+	if r := h.wecomPost(kfSignalXML("ENC-T", now)); r.Status != http.StatusOK {
+		t.Fatalf("callback: %d %s", r.Status, r.Body)
+	}
+	if _, err := w.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{`wecom service  "研讨会周四 14:00 开始"`}, kfQueued(t, h, pipe, id)); diff != "" {
+		t.Errorf("after the hand-off ended (-want +got):\n%s", diff)
+	}
+}
