@@ -2,11 +2,13 @@ package gateway
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
 	"github.com/journeygate/gateway/contacts"
+	"github.com/journeygate/gateway/outreach"
 )
 
 // handoffDone is the rep saying the lead was followed up: the reminders
@@ -39,7 +41,11 @@ func (s *Server) repFollowedUp(ctx context.Context, rep string) {
 }
 
 func (s *Server) closeHandoff(ctx context.Context, ct *contacts.Contact, by string) error {
-	if err := s.notifier.FollowedUp(ctx, ct.ID, s.now()); err != nil {
+	err := s.notifier.FollowedUp(ctx, ct.ID, s.now())
+	if errors.Is(err, outreach.ErrNoOpenHandoff) && s.botHeld(ctx, ct.ID) {
+		err = nil // a person took over without a card (a 微信客服 servicer): only the bot waits
+	}
+	if err != nil {
 		return err
 	}
 	id, ok := anyIdentity(ct)
@@ -56,4 +62,13 @@ func (s *Server) closeHandoff(ctx context.Context, ct *contacts.Contact, by stri
 		}
 	}
 	return nil
+}
+
+// botHeld reports whether the bot is paused for the contact.
+func (s *Server) botHeld(ctx context.Context, contactID string) bool {
+	if s.dialogs == nil {
+		return false
+	}
+	st, err := s.dialogs.State(ctx, contactID)
+	return err == nil && st.HandedOff
 }

@@ -399,8 +399,8 @@ func TestKFServicerTakesOver(t *testing.T) {
 	if err != nil || !st.HandedOff {
 		t.Fatalf("state after the servicer's message: %+v, %v; want handed off", st, err)
 	}
-	if _, err := h.srv.dialogs.Resume(t.Context(), id); err != nil {
-		t.Fatal(err)
+	if r := h.api(http.MethodPost, "/api/v1/contacts/"+id+"/handoff/done", ""); r.Status != http.StatusOK {
+		t.Fatalf("closing the servicer's hand-off: %d %s", r.Status, r.Body)
 	}
 	api.add(kfText("c2", ext, "研讨会在哪里？", now))
 	if r := h.wecomPost(kfSignalXML("ENC-T", now)); r.Status != http.StatusOK {
