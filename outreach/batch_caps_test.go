@@ -254,3 +254,28 @@ func TestQuietBatchKeepsTheWorkersPath(t *testing.T) {
 		}
 	}
 }
+
+// TestCapKeysFieldRoundTrip: the record's short form of a reservation's
+// keys reads back as the same keys, also when the reservation was made
+// under another contact id (a contact merged into another).
+func TestCapKeysFieldRoundTrip(t *testing.T) {
+	own, other := capKeyPrefix("aaaaaaaaaaaaaaaa"), capKeyPrefix("bbbbbbbbbbbbbbbb")
+	tests := []struct {
+		name  string
+		keys  []string
+		field string
+	}{
+		{"none", nil, ""},
+		{"own contact", []string{own + "marketing-weekly", own + "sms-daily", own + "per-campaign:promo"}, "marketing-weekly sms-daily per-campaign:promo"},
+		{"merged contact", []string{other + "sms-daily"}, other + "sms-daily"},
+	}
+	for _, tt := range tests {
+		field := capKeysField("aaaaaaaaaaaaaaaa", tt.keys)
+		if field != tt.field {
+			t.Errorf("%s: field %q, want %q", tt.name, field, tt.field)
+		}
+		if diff := cmp.Diff(tt.keys, parseCapKeys("aaaaaaaaaaaaaaaa", field)); diff != "" {
+			t.Errorf("%s: keys read back (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
