@@ -72,6 +72,11 @@ func (s *Store) Get(ctx context.Context, id string) (*Contact, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.contactOf(id, r), nil
+}
+
+// contactOf builds the contact from read.lua's snapshot of it.
+func (s *Store) contactOf(id string, r reply) *Contact {
 	h := r.pairs(2)
 	c := &Contact{
 		ID:         id,
@@ -121,7 +126,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Contact, error) {
 		}
 	}
 	slices.Sort(c.Unreachable)
-	return c, nil
+	return c
 }
 
 func orDefault(v, def string) string {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap"
 
 	"github.com/journeygate/gateway/channels"
 )
@@ -39,6 +38,14 @@ type Batch struct {
 // decided per message by the worker anyway. It returns how many records
 // were new; existing ids are left as they are but re-enqueued, which
 // repairs an enqueue lost in a crash.
+//
+// A batch due now on a fixed SMS or email channel has its caps decided
+// here, for the whole batch in one round trip (see reserveAtDispatch):
+// a capped message is recorded capped and gets no task, a reserved one
+// carries its place to the worker. The caps are reserved before the
+// records are written, so a crash in between leaves places whose records
+// a re-run creates under the same message ids (a reservation is
+// idempotent by message id); the existing record always wins.
 func (p *Pipeline) SubmitBatch(ctx context.Context, b Batch) (created int, err error) {
 	if len(b.Items) == 0 {
 		return 0, nil
@@ -55,6 +62,9 @@ func (p *Pipeline) SubmitBatch(ctx context.Context, b Batch) (created int, err e
 		}
 		msgs[i] = &Message{ID: it.ID, Status: StatusScheduled, ContactID: it.ContactID, Template: it.Template, Purpose: b.Purpose,
 			ForcedChannel: b.Channel, Campaign: b.Campaign, Variant: it.Variant, Vars: it.Vars, SendAt: sendAt, CreatedAt: now, UpdatedAt: now}
+	}
+	if p.capsAtDispatch(b, sendAt, now) {
+		p.reserveAtDispatch(ctx, b, msgs, now)
 	}
 	if err := p.records.create.Load(ctx, p.rdb).Err(); err != nil {
 		return 0, fmt.Errorf("outreach: load create script: %w", err)
@@ -73,8 +83,8 @@ func (p *Pipeline) SubmitBatch(ctx context.Context, b Batch) (created int, err e
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return 0, fmt.Errorf("outreach: store batch: %w", err)
 	}
-	queued := map[string]int64{} // statistic field → new messages
-	defer func() { p.countQueued(ctx, b.Campaign, queued) }()
+	o := batchOutcomes{counts: map[string]int64{}} // statistic field → new messages
+	defer func() { p.count(ctx, b.Campaign, o) }()
 	for i, m := range msgs {
 		n, err := cmds[i].Int()
 		if err != nil {
@@ -82,33 +92,37 @@ func (p *Pipeline) SubmitBatch(ctx context.Context, b Batch) (created int, err e
 		}
 		if n == 1 {
 			created++
-			queued[statField(m.Variant, string(b.Channel), StatQueued)]++
-		} else if msgs[i], err = p.records.get(ctx, m.ID); err != nil {
-			return created, err
+			o.counts[statField(m.Variant, string(b.Channel), StatQueued)]++
+			if m.Status == StatusCapped {
+				for _, s := range []string{string(StatusCapped), string(StatusCapped) + ":" + m.Reason} {
+					o.counts[statField(m.Variant, "", s)]++
+					o.capped = append(o.capped, MessageEvent{MessageID: m.ID, ContactID: m.ContactID, Campaign: m.Campaign, Variant: m.Variant, Stat: s, At: now})
+				}
+			}
+		} else {
+			if msgs[i], err = p.records.get(ctx, m.ID); err != nil {
+				return created, err
+			}
+			p.keepStored(ctx, m, msgs[i])
 		}
-		if err := p.enqueue(ctx, msgs[i]); err != nil {
+		if err := p.enqueue(ctx, msgs[i]); err != nil { // a capped record is terminal: no task
 			return created, err
 		}
 	}
 	return created, nil
 }
 
-// countQueued adds a batch's new messages to its campaign's queued
-// statistic in one round trip for the whole batch; like every statistic,
-// a failure is logged and undoes nothing.
-func (p *Pipeline) countQueued(ctx context.Context, campaign string, queued map[string]int64) {
-	if campaign == "" || len(queued) == 0 {
+// keepStored gives back a place reserved at dispatch for a message whose
+// record already existed (a re-run of the batch) and holds none: it was
+// capped, cancelled or suppressed. Any other record keeps the place: it is
+// the same place (reserving is idempotent by message id) that its worker
+// reserved or will reserve.
+func (p *Pipeline) keepStored(ctx context.Context, fresh, stored *Message) {
+	if len(fresh.CapKeys) == 0 || len(stored.CapKeys) > 0 {
 		return
 	}
-	key := campaignStatsKey(campaign)
-	_, err := p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for f, n := range queued {
-			pipe.HIncrBy(ctx, key, f, n)
-		}
-		pipe.PExpire(ctx, key, p.opt.MessageTTL)
-		return nil
-	})
-	if err != nil {
-		p.opt.Log.Warn("campaign statistic not counted", zap.String("campaign", campaign), zap.String("stat", StatQueued), zap.Error(err))
+	switch stored.Status {
+	case StatusCapped, StatusCancelled, StatusSuppressed:
+		p.release(ctx, fresh.heldReservation(), nil)
 	}
 }

@@ -61,6 +61,11 @@ type Message struct {
 	Reason string `json:"reason,omitempty"`
 	// Reminds is set on a coupon expiry reminder: the code it reminds of.
 	Reminds *CouponRef `json:"reminds,omitempty"`
+	// CapKeys are the caps a campaign batch reserved for the message when
+	// it was dispatched (see Pipeline.SubmitBatch), so the worker uses that
+	// place instead of reserving again, and gives it back when the message
+	// does not go out. Empty when the worker reserves at send time.
+	CapKeys []string `json:"-"`
 }
 
 func msString(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }

@@ -313,7 +313,12 @@ func (p *Pipeline) Cancel(ctx context.Context, id string) (*Message, error) {
 			break
 		}
 	}
-	return p.records.get(ctx, id)
+	m, err := p.records.get(ctx, id)
+	if err == nil && moved && len(m.CapKeys) > 0 {
+		// A place reserved at dispatch goes back with the message.
+		p.release(ctx, m.heldReservation(), nil)
+	}
+	return m, err
 }
 
 // Register adds the pipeline's task handlers to an asynq mux.

@@ -62,11 +62,19 @@ func (r *records) createArgs(m *Message) ([]any, error) {
 	if ahead := m.SendAt.Sub(m.CreatedAt); ahead > 0 {
 		ttl += ahead
 	}
-	return []any{ttl.Milliseconds(),
+	args := []any{ttl.Milliseconds(),
 		"id", m.ID, "status", string(m.Status), "contact_id", m.ContactID, "template", m.Template,
 		"purpose", string(m.Purpose), "forced_channel", string(m.ForcedChannel), "campaign", m.Campaign,
 		"vars", vars, "send_at", msString(m.SendAt), "created_at", msString(m.CreatedAt),
-		"updated_at", msString(m.UpdatedAt), "attempts", "0", "welcome_code", m.WelcomeCode, "variant", m.Variant, "text", m.Text, "open_kfid", m.OpenKFID, "reminds", m.Reminds.String()}, nil
+		"updated_at", msString(m.UpdatedAt), "attempts", "0", "welcome_code", m.WelcomeCode, "variant", m.Variant, "text", m.Text, "open_kfid", m.OpenKFID, "reminds", m.Reminds.String()}
+	// A campaign batch's dispatch can create a record already capped, or
+	// holding its cap reservation; other records do not carry the fields.
+	for _, f := range [][2]string{{"error", m.Error}, {"reason", m.Reason}, {"cap_keys", capKeysField(m.ContactID, m.CapKeys)}} {
+		if f[1] != "" {
+			args = append(args, f[0], f[1])
+		}
+	}
+	return args, nil
 }
 
 func (r *records) get(ctx context.Context, id string) (*Message, error) {
@@ -90,6 +98,7 @@ func parseRecord(id string, h map[string]string) (*Message, error) {
 		PlatformID: h["platform_id"], Error: h["error"], WelcomeCode: h["welcome_code"], Variant: h["variant"], Text: h["text"],
 		OpenKFID: h["open_kfid"], Reason: h["reason"], Reminds: parseCouponRef(h["reminds"]),
 	}
+	m.CapKeys = parseCapKeys(m.ContactID, h["cap_keys"])
 	m.Attempts, _ = strconv.Atoi(h["attempts"])
 	m.TemplateVersion, _ = strconv.Atoi(h["template_version"])
 	if v := h["vars"]; v != "" && v != "null" {
@@ -150,6 +159,33 @@ func boolArg(b bool) string {
 		return "1"
 	}
 	return "0"
+}
+
+// capKeysField is how a record stores the keys of a reservation made at
+// dispatch: space-separated (cap keys hold no spaces: contact ids, rule
+// names and campaign ids do not), each without the contact's key prefix
+// when it has the record's contact's, so the value stays short enough for
+// Redis to keep the record in its compact encoding; "" for none.
+func capKeysField(contactID string, keys []string) string {
+	prefix := capKeyPrefix(contactID)
+	short := make([]string, len(keys))
+	for i, k := range keys {
+		short[i] = strings.TrimPrefix(k, prefix) // a rule name never starts with "{"
+	}
+	return strings.Join(short, " ")
+}
+
+func parseCapKeys(contactID, s string) []string {
+	if s == "" {
+		return nil
+	}
+	keys := strings.Fields(s)
+	for i, k := range keys {
+		if !strings.HasPrefix(k, "{") {
+			keys[i] = capKeyPrefix(contactID) + k
+		}
+	}
+	return keys
 }
 
 func joinReasons(reasons []string) string { return strings.Join(reasons, "; ") }

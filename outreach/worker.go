@@ -56,12 +56,15 @@ type attempt struct {
 }
 
 // reserve takes the message's place under every matching frequency cap, in
-// one atomic step, right before the platform call.
+// one atomic step, right before the platform call; a message whose place
+// was reserved at dispatch uses that one.
 // A coupon reminder also takes its code's reminder slot here, after the
 // caps, and gives the caps back when the slot says it must not go.
 func (p *Pipeline) reserve(ctx context.Context, m *Message, c *contacts.Contact, out *channels.Outbound) (Reservation, error) {
 	res := Reservation{MessageID: m.ID}
-	if p.opt.Caps != nil {
+	if len(m.CapKeys) > 0 && out.Channel == m.ForcedChannel {
+		res = m.heldReservation() // reserved when the campaign batch was dispatched
+	} else if p.opt.Caps != nil {
 		var err error
 		if res, err = p.opt.Caps.Reserve(ctx, CapRequest{ContactID: c.ID, MessageID: m.ID, Channel: string(out.Channel), Kind: out.Kind,
 			Purpose: string(m.Purpose), Campaign: m.Campaign, Tags: c.Tags}); err != nil {
@@ -97,8 +100,12 @@ func (p *Pipeline) release(ctx context.Context, r Reservation, m *Message) {
 func (p *Pipeline) send(ctx context.Context, m *Message) error {
 	contact, err := p.contacts.Get(ctx, m.ContactID)
 	if err != nil {
+		p.release(ctx, m.heldReservation(), nil) // the retry reserves at send time
 		return p.retry(ctx, m, err)
 	}
+	// held: a place reserved at dispatch that no send attempt has taken
+	// over yet; the message gives it back if it does not get that far.
+	held := len(m.CapKeys) > 0
 	tpl := p.templateOf(ctx, m)
 	order := []channels.Channel{m.ForcedChannel}
 	if m.ForcedChannel == "" {
@@ -142,6 +149,7 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 			continue
 		}
 		reservation, err := p.reserve(ctx, m, contact, out)
+		held = held && ch != m.ForcedChannel
 		var capped *CappedError
 		if errors.As(err, &capped) {
 			tried = append(tried, attempt{channel: ch, reason: "capped by " + capped.Rule, capped: true, rule: capped.Rule})
@@ -174,6 +182,9 @@ func (p *Pipeline) send(ctx context.Context, m *Message) error {
 		}
 		tried = append(tried, attempt{channel: ch, reason: err.Error(), kind: kind})
 		p.opt.Log.Info("channel failed, trying the next", zap.String("message", m.ID), zap.String("channel", string(ch)), zap.Stringer("kind", kind), zap.Error(err))
+	}
+	if held {
+		p.release(ctx, m.heldReservation(), nil)
 	}
 	return p.giveUp(ctx, m, contact, tried)
 }
@@ -227,7 +238,7 @@ func (p *Pipeline) retry(ctx context.Context, m *Message, cause error) error {
 	if n >= max {
 		return p.finish(ctx, m, StatusFailed, nil, "gave up after retries: "+cause.Error())
 	}
-	if _, _, err := p.records.move(ctx, m.ID, []Status{StatusSending}, StatusRetrying, p.opt.Now(), false, "error", cause.Error()); err != nil {
+	if _, _, err := p.records.move(ctx, m.ID, []Status{StatusSending}, StatusRetrying, p.opt.Now(), false, m.dropHeld("error", cause.Error())...); err != nil {
 		return err
 	}
 	return cause
@@ -288,7 +299,7 @@ func (p *Pipeline) giveUp(ctx context.Context, m *Message, c *contacts.Contact, 
 // and decides again.
 func (p *Pipeline) deferTo(ctx context.Context, m *Message, t time.Time, reason string) error {
 	if _, _, err := p.records.move(ctx, m.ID, []Status{StatusSending}, StatusDeferred, p.opt.Now(), false,
-		"send_at", msString(t), "error", reason); err != nil {
+		m.dropHeld("send_at", msString(t), "error", reason)...); err != nil {
 		return err
 	}
 	payload, _ := json.Marshal(taskPayload{ID: m.ID})
@@ -315,7 +326,7 @@ func (p *Pipeline) finish(ctx context.Context, m *Message, status Status, c *con
 		}
 	}
 	channel := string(m.Channel)
-	moved, _, err := p.settle(ctx, m, status, channel, stats, false, nil, append([]string{"error", reason}, fields...)...)
+	moved, _, err := p.settle(ctx, m, status, channel, stats, false, nil, m.dropHeld(append([]string{"error", reason}, fields...)...)...)
 	if err != nil || !moved {
 		return err
 	}
