@@ -11,21 +11,27 @@ import (
 )
 
 // AudienceSource is what resolving an audience needs of the contact store:
-// the tag index for candidates and the contact record for the exact test.
+// the tag index for candidates and the contact records for the exact test,
+// many to a round trip (*contacts.Store is one).
 type AudienceSource interface {
 	WithTag(ctx context.Context, tag string) ([]string, error)
 	Get(ctx context.Context, id string) (*contacts.Contact, error)
+	GetMany(ctx context.Context, ids []string) ([]*contacts.Contact, []error)
 }
 
-// resolveWorkers bounds the concurrent contact reads of one resolution.
-const resolveWorkers = 16
+// resolveWorkers bounds the concurrent batch reads of one resolution, and
+// resolveBatch the contacts read in one round trip.
+const (
+	resolveWorkers = 4
+	resolveBatch   = 128
+)
 
 // Resolve returns the ids of the contacts the audience selects, sorted.
 //
 // Cost: one SMEMBERS per distinct tag (the tag:<name> index keys sit in
 // different Cluster slots, so the set algebra (intersection, union,
-// difference) runs here rather than in SINTER/SUNION/SDIFF), then one
-// contact read per candidate, resolveWorkers at a time. Candidates are the
+// difference) runs here rather than in SINTER/SUNION/SDIFF), then the
+// candidates' records, resolveBatch to a pipeline, resolveWorkers at a time. Candidates are the
 // tag sets combined as the expression says, with stage, score and activity
 // terms treated as "anyone"; the exact expression is then tested on each
 // candidate's record, which also corrects a tag index that briefly lags.
@@ -59,44 +65,44 @@ func (a *Audience) Resolve(ctx context.Context, src AudienceSource) ([]string, e
 	return a.filter(ctx, src, candidates)
 }
 
-// filter reads each candidate and keeps the ones the expression matches,
-// under the id the contact lives at now (merges move contacts).
+// filter reads the candidates and keeps the ones the expression matches,
+// under the id each contact lives at now (merges move contacts).
 func (a *Audience) filter(ctx context.Context, src AudienceSource, ids []string) ([]string, error) {
 	var (
 		mu      sync.Mutex
 		matched = map[string]struct{}{}
 		first   error
 		wg      sync.WaitGroup
-		work    = make(chan string)
+		work    = make(chan []string)
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for range min(resolveWorkers, len(ids)) {
+	for range min(resolveWorkers, (len(ids)+resolveBatch-1)/resolveBatch) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for id := range work {
-				c, err := src.Get(ctx, id)
-				if errors.Is(err, contacts.ErrNotFound) {
-					continue // deleted since it was indexed
-				}
+			for batch := range work {
+				cs, errs := src.GetMany(ctx, batch)
 				mu.Lock()
-				if err != nil && first == nil {
-					first = fmt.Errorf("outreach: audience read contact %s: %w", id, err)
-					cancel()
-				}
-				if err == nil && a.Matches(c) {
-					matched[c.ID] = struct{}{}
+				for i, c := range cs {
+					switch err := errs[i]; {
+					case errors.Is(err, contacts.ErrNotFound):
+						// deleted since it was indexed
+					case err != nil:
+						if first == nil {
+							first = fmt.Errorf("outreach: audience read contact %s: %w", batch[i], err)
+							cancel()
+						}
+					case a.Matches(c):
+						matched[c.ID] = struct{}{}
+					}
 				}
 				mu.Unlock()
 			}
 		}()
 	}
-	for _, id := range ids {
-		if ctx.Err() != nil {
-			break
-		}
-		work <- id
+	for start := 0; start < len(ids) && ctx.Err() == nil; start += resolveBatch {
+		work <- ids[start:min(start+resolveBatch, len(ids))]
 	}
 	close(work)
 	wg.Wait()

@@ -116,6 +116,14 @@ func (m memSource) Get(_ context.Context, id string) (*contacts.Contact, error) 
 	return c, nil
 }
 
+func (m memSource) GetMany(ctx context.Context, ids []string) ([]*contacts.Contact, []error) {
+	cs, errs := make([]*contacts.Contact, len(ids)), make([]error, len(ids))
+	for i, id := range ids {
+		cs[i], errs[i] = m.Get(ctx, id)
+	}
+	return cs, errs
+}
+
 func TestResolveAudience(t *testing.T) {
 	rdb := newFixture(t).contacts
 	ctx := t.Context()
@@ -269,4 +277,31 @@ func FuzzAudience(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestResolveAudienceInManyBatches: candidates spread over many read
+// batches all get their exact test, once.
+func TestResolveAudienceInManyBatches(t *testing.T) {
+	src := memSource{}
+	var want []string
+	for i := range 10*resolveBatch + 7 {
+		id := fmt.Sprintf("c%05d", i)
+		stage := contacts.StageProspect
+		if i%3 == 0 {
+			stage = contacts.StageMQL
+			want = append(want, id)
+		}
+		src[id] = &contacts.Contact{ID: id, Tags: []string{"expo"}, Stage: stage}
+	}
+	a, err := ParseAudience("tag:expo AND stage:mql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.Resolve(t.Context(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("resolved (-want +got):\n%s", diff)
+	}
 }
