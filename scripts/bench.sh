@@ -67,7 +67,7 @@ END {
   if (step != "") printf "dialog steps   %s steps/s one contact at a time (%s round trips each), %s steps/s across many contacts\n", step, steprt, stepPar
   if (campaign != "") {
     printf "100k campaign  %s msgs/s end to end (one cap decision each), audience + queueing %s/s; %s Redis bytes per contact with its message\n", campaign, dispatch, campaignMem
-    if (baseline != "") printf "               cap decisions through the worker pipeline (same audience again, all capped): %s/s vs the bare pipelined Lua cap+enqueue loop %s/s = %.2f; %s Redis commands and %s us of Redis time per decision (the cap path alone: the cap dispatch ratio above)\n", decisions, baseline, decisions / baseline, cmds, rus
+    if (baseline != "") printf "               cap decisions in the campaign (same audience again, all capped; decided at dispatch, one ReserveMany per batch): %s/s vs the bare pipelined Lua cap+enqueue loop %s/s = %.2f; %s Redis commands and %s us of Redis time per decision (the cap path alone: the cap dispatch ratio above)\n", decisions, baseline, decisions / baseline, cmds, rus
   }
   if (pooled != "") printf "email campaign %s msgs/s pooled vs %s msgs/s naive: ratio %.2f (target >= 4650 msgs/s)\n", pooled, naive, pooled / naive }
 ' "$out"

@@ -157,27 +157,25 @@ if gran > 0 then
     put('ix', last)
   end
 end
-if #set > 0 then redis.call('HSET', h, unpack(set)) end
-
-local score
+-- The score and the change counter (tag index writers and merges compare
+-- it) were read with the rest and go in the one HSET with it.
+local score = tonumber(cur[3] or '0')
 if delta ~= 0 then
-  score = redis.call('HINCRBY', h, 'score', delta)
-else
-  score = tonumber(cur[3] or '0')
+  score = score + delta
+  put('score', string.format('%d', score))
 end
+local version = (tonumber(cur[7]) or 0) + 1
+put('v', string.format('%d', version))
+redis.call('HSET', h, unpack(set))
 if delta ~= 0 and ARGV[15] ~= '' then
   redis.call('LPUSH', KEYS[10], ARGV[15] .. ',"points":' .. string.format('%d', delta) .. ',"score":' .. string.format('%d', score) .. '}')
   redis.call('LTRIM', KEYS[10], 0, tonumber(ARGV[16]) - 1)
 end
 
--- Every change bumps the counter: tag index writers and merges compare it.
-local version = redis.call('HINCRBY', h, 'v', 1)
-
 local tlmax = tonumber(ARGV[12])
-local pushed = false
+local tllen = 0 -- the timeline's length after our pushes (0: none)
 if ARGV[13] ~= '' then
-  redis.call('LPUSH', tl, ARGV[13])
-  pushed = true
+  tllen = redis.call('LPUSH', tl, ARGV[13])
 end
 
 local owned = {}
@@ -231,8 +229,8 @@ end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
   local channel, status, source, entry = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]; i = i + 4
-  local cur = redis.call('HGET', h, 'consent:' .. channel) or 'unknown'
-  local cursrc = redis.call('HGET', h, 'consent_source:' .. channel) or ''
+  local had = redis.call('HMGET', h, 'consent:' .. channel, 'consent_source:' .. channel)
+  local cur, cursrc = had[1] or 'unknown', had[2] or ''
   if cur ~= status or cursrc ~= source then
     redis.call('HSET', h, 'consent:' .. channel, status)
     if source ~= '' then
@@ -240,8 +238,7 @@ for _ = 1, n do
     else
       redis.call('HDEL', h, 'consent_source:' .. channel)
     end
-    redis.call('LPUSH', tl, entry)
-    pushed = true
+    tllen = redis.call('LPUSH', tl, entry)
   end
 end
 
@@ -250,7 +247,8 @@ for _ = 1, n do
   redis.call('HSET', h, 'unreachable:' .. ARGV[i], at); i = i + 1
 end
 
-if pushed then
+-- Trim only when over the bound: most changes leave a short timeline.
+if tllen > tlmax then
   redis.call('LTRIM', tl, 0, tlmax - 1)
 end
 
