@@ -187,9 +187,9 @@ func (a *DialogActions) Unsubscribe(ctx context.Context, t dialogs.Target) error
 	return a.apply(ctx, t, ch)
 }
 
-// Handoff records the hand-off on the contact's timeline, where the console
-// shows it, and logs it. Notifying the owning rep in WeCom (an app message
-// to the rep) is not built yet; until then reps watch the timeline.
+// Handoff records the hand-off on the contact's timeline, sends the rep
+// (the owner, else the next on duty) a WeCom card and opens the follow-up
+// clock; the engine has paused the bot for the contact.
 func (a *DialogActions) Handoff(ctx context.Context, t dialogs.Target, h dialogs.Handoff) error {
 	a.log.Info("dialog handed off to a rep", zap.String("contact", t.ContactID), zap.String("script", t.Script),
 		zap.String("step", t.Step), zap.String("reason", h.Reason), zap.String("text", h.Text))

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,7 +87,7 @@ func (s *Server) KFWorker(kf KFPuller, opt KFOptions) (*KFWorker, error) {
 	}
 	if opt.Consumer == "" {
 		host, _ := os.Hostname()
-		opt.Consumer = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomOwner()[:8])
+		opt.Consumer = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), lockToken()[:8])
 	}
 	messages := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gateway_kf_messages_total",
@@ -288,21 +286,11 @@ redis.call('DEL', KEYS[1])
 return {1, ''}
 `)
 
-// kfDropLock gives the lock up after a failed pull, if it is still ours.
-//
-// KEYS[1] lock
-// ARGV[1] owner id
-// Returns 1 when deleted, 0 when another owner holds it.
-var kfDropLock = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
-
 // pullAccount pulls one account until has_more is 0, applying each page
 // before storing its cursor: a crash re-pulls the page, and the message id
 // de-duplication makes that exactly-once.
 func (w *KFWorker) pullAccount(ctx context.Context, kfid, token string) error {
-	owner := randomOwner()
+	owner := lockToken()
 	ttl := w.opt.LockTTL.Milliseconds()
 	keys := []string{kfLockKey(kfid), kfAgainKey(kfid)}
 	got, err := kfLock.Run(ctx, w.s.rdb, keys, owner, ttl, token).Int()
@@ -314,7 +302,7 @@ func (w *KFWorker) pullAccount(ctx context.Context, kfid, token string) error {
 	}
 	for {
 		if err := w.pullPages(ctx, kfid, token, owner); err != nil {
-			_ = kfDropLock.Run(context.WithoutCancel(ctx), w.s.rdb, keys[:1], owner).Err()
+			_ = releaseLock.Run(context.WithoutCancel(ctx), w.s.rdb, keys[:1], owner).Err()
 			return err
 		}
 		res, err := kfUnlock.Run(ctx, w.s.rdb, keys, owner, ttl).Slice()
@@ -414,10 +402,4 @@ func (w *KFWorker) eventOf(m wecom.KFMessage) (channels.Event, bool) {
 		return channels.Event{}, false
 	}
 	return ev, true
-}
-
-func randomOwner() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

@@ -2,13 +2,9 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/journeygate/gateway/contacts"
 	"github.com/journeygate/gateway/dialogs"
@@ -26,12 +22,6 @@ const (
 // it turns silent, when contacts.silent_after is not set.
 const DefaultSilentAfter = 30 * 24 * time.Hour
 
-// unlock.lua deletes the lock only if this process still holds it.
-var unlockScript = redis.NewScript(`
--- KEYS: 1 the lock   ARGV: 1 this holder's token   Returns 1 when deleted.
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
-
 // Sweep runs the periodic lifecycle work once: contacts without activity
 // for contacts.silent_after turn silent (and win-back scripts start),
 // scores decay by the scoring rules (and score_band triggers fire when a
@@ -40,14 +30,12 @@ return 0`)
 // holds the lock. Every step is idempotent, so a crash mid-sweep only
 // delays work.
 func (s *Server) Sweep(ctx context.Context) error {
-	token := make([]byte, 12)
-	_, _ = rand.Read(token)
-	tok := hex.EncodeToString(token)
+	tok := lockToken()
 	ok, err := s.rdb.SetNX(ctx, sweepLockKey, tok, sweepLease).Result()
 	if err != nil || !ok {
 		return err
 	}
-	defer func() { _ = unlockScript.Run(context.WithoutCancel(ctx), s.rdb, []string{sweepLockKey}, tok).Err() }()
+	defer func() { _ = releaseLock.Run(context.WithoutCancel(ctx), s.rdb, []string{sweepLockKey}, tok).Err() }()
 
 	after := s.cfg.Contacts.SilentAfter
 	if after <= 0 {

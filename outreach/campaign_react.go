@@ -5,8 +5,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-
-	"github.com/redis/go-redis/v9"
 )
 
 //go:embed scripts/campaign_react.lua
@@ -34,7 +32,7 @@ func (p *Pipeline) CountReaction(ctx context.Context, campaign, messageID, stat 
 	case !errors.Is(err, ErrNotFound):
 		return false, err
 	}
-	n, err := redis.NewScript(campaignReactLua).Run(ctx, p.rdb, []string{campaignSeenKey(campaign), campaignStatsKey(campaign)},
+	n, err := p.react.Run(ctx, p.rdb, []string{campaignSeenKey(campaign), campaignStatsKey(campaign)},
 		stat+"|"+messageID, statField(variant, channel, stat), p.opt.MessageTTL.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("outreach: count %s of message %s: %w", stat, messageID, err)

@@ -187,7 +187,7 @@ func (e *SuppressedError) Error() string { return e.Reason + ": " + e.Detail }
 // platform call, or returns a *SuppressedError saying why m must not go.
 func (p *Pipeline) claimReminder(ctx context.Context, m *Message) error {
 	r := m.Reminds
-	n, err := redis.NewScript(couponRemindClaimLua).Run(ctx, p.rdb,
+	n, err := p.remindClaim.Run(ctx, p.rdb,
 		[]string{couponMetaKey(r.Batch), couponRedeemedKey(r.Batch), couponRemindedKey(r.Batch)},
 		r.Code, r.claimant(m.ID), p.opt.Now().UnixMilli()).Int()
 	if err != nil {
@@ -214,7 +214,7 @@ func (p *Pipeline) claimReminder(ctx context.Context, m *Message) error {
 // taken only stops a later reminder, so a failure is logged, not retried.
 func (p *Pipeline) releaseReminder(ctx context.Context, m *Message) error {
 	r := m.Reminds
-	err := redis.NewScript(couponRemindReleaseLua).Run(ctx, p.rdb, []string{couponRemindedKey(r.Batch)}, r.Code, r.claimant(m.ID)).Err()
+	err := p.remindRelease.Run(ctx, p.rdb, []string{couponRemindedKey(r.Batch)}, r.Code, r.claimant(m.ID)).Err()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("outreach: release the reminder of coupon %s: %w", r.Code, err)
 	}

@@ -72,6 +72,8 @@ type Pipeline struct {
 	inspect  *asynq.Inspector
 	opt      Options
 	sends    *prometheus.CounterVec
+	// scripts the pipeline runs besides the records' and the caps'
+	react, remindClaim, remindRelease *redis.Script
 }
 
 const taskSend = "message:send"
@@ -111,6 +113,8 @@ func New(rdb redis.UniversalClient, c Contacts, r Renderer, senders []Sender, op
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "outreach_messages_total", Help: "Messages by channel and final status (sent, failed, suppressed, ...).",
 		}, []string{"channel", "status"}),
+		react:       redis.NewScript(campaignReactLua),
+		remindClaim: redis.NewScript(couponRemindClaimLua), remindRelease: redis.NewScript(couponRemindReleaseLua),
 	}
 	for _, s := range senders {
 		p.senders[s.Channel()] = s
