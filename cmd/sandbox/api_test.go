@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -122,14 +124,24 @@ func TestVerifyPlays(t *testing.T) {
 	}
 	mux.HandleFunc("/callbacks/sms/up", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		if !strings.Contains(string(b), `"content":"TD"`) || !strings.Contains(string(b), `"phone_number":"13800138000"`) {
-			http.Error(w, "bad SmsUp "+string(b), 400)
+		var batch []struct {
+			Phone      string `json:"phone_number"`
+			Content    string `json:"content"`
+			SequenceID int64  `json:"sequence_id"`
+		}
+		if err := json.Unmarshal(b, &batch); err != nil || len(batch) != 1 ||
+			batch[0].Content != "TD" || batch[0].Phone != "13800138000" || batch[0].SequenceID == 0 {
+			http.Error(w, fmt.Sprintf("bad SmsUp %s: %v", b, err), 400)
 			return
 		}
 		_, _ = io.WriteString(w, `{"code":0,"msg":"接收成功"}`)
 	})
-	if status, out := callJSON(t, "POST", e.ui.URL+"/api/play/sms", map[string]string{"phone": "13800138000", "text": "TD"}); status != 200 {
-		t.Errorf("SmsUp play = %d %v", status, out)
+	// Twenty plays: a sequence_id drawn with a leading zero (invalid JSON)
+	// would show up in one of them with near certainty.
+	for range 20 {
+		if status, out := callJSON(t, "POST", e.ui.URL+"/api/play/sms", map[string]string{"phone": "13800138000", "text": "TD"}); status != 200 {
+			t.Fatalf("SmsUp play = %d %v", status, out)
+		}
 	}
 	e.sb.cfg.WeComToken = "not-what-the-gateway-uses"
 	if status, _ := callJSON(t, "POST", e.ui.URL+"/api/play/wecom/verify", nil); status != http.StatusBadGateway {

@@ -456,7 +456,7 @@ func (s *sandbox) playSMSUp(phone, text string) (callbackRecord, error) {
 		return callbackRecord{}, fmt.Errorf("%w: give a mainland mobile phone and text", ErrBadRequest)
 	}
 	body := fmt.Sprintf(`[{"phone_number":%q,"content":%q,"send_time":%q,"dest_code":"%s","sequence_id":%s}]`,
-		phone, text, s.now().In(shanghai).Format(smsTimeFormat), randomString(4, digits), randomString(9, digits))
+		phone, text, s.now().In(shanghai).Format(smsTimeFormat), randomString(4, digits), randomNumber(9))
 	rec := s.pushJSON("sms_up", s.cfg.GatewayURL+"/callbacks/sms/up", []byte(body))
 	if rec.Error != "" {
 		return rec, fmt.Errorf("%w: SmsUp push failed after %d attempts: %s", ErrGateway, rec.Attempts, rec.Error)
@@ -468,4 +468,10 @@ func (s *sandbox) playSMSUp(phone, text string) (callbackRecord, error) {
 // random rather than time based, so plays at the same instant stay distinct.
 func platformMsgID() string {
 	return "1" + randomString(18, digits)
+}
+
+// randomNumber draws an n-digit decimal with no leading zero, for ids the
+// platforms send as JSON numbers (a leading zero is not valid JSON).
+func randomNumber(n int) string {
+	return randomString(1, digits[1:]) + randomString(n-1, digits)
 }
