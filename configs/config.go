@@ -145,6 +145,10 @@ type Email struct {
 type Outreach struct {
 	// Workers is how many messages this process sends at once.
 	Workers int `yaml:"workers"`
+	// PollInterval is how long idle workers wait before looking for new
+	// tasks again: shorter picks work up sooner, at the price of more
+	// polling of Redis by every gateway.
+	PollInterval time.Duration `yaml:"poll_interval"`
 	// MaxRetry bounds retries of a transient failure (with back-off).
 	MaxRetry   int          `yaml:"max_retry"`
 	Caps       []Cap        `yaml:"caps"`
@@ -202,7 +206,7 @@ func Default() Config {
 		Public:    Public{BaseURL: "http://127.0.0.1:8080"},
 		Callbacks: Callbacks{MaxSkew: 5 * time.Minute, DedupTTL: 72 * time.Hour},
 		Contacts:  Contacts{TimelineMax: 200, SilentAfter: 720 * time.Hour, SweepEvery: time.Minute},
-		Outreach:  Outreach{Workers: 10, MaxRetry: 8, CouponRemindBefore: 72 * time.Hour},
+		Outreach:  Outreach{Workers: 10, PollInterval: time.Second, MaxRetry: 8, CouponRemindBefore: 72 * time.Hour},
 		Dialogs:   Dialogs{Dir: "configs/dialogs", ScoringFile: "configs/scoring.yaml"},
 		Log:       Log{Level: "info", Format: "json"},
 		Transfer:  Transfer{UploadLimit: 20 << 20, Retention: 7 * 24 * time.Hour, Workers: 8},

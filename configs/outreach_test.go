@@ -45,6 +45,39 @@ func TestCouponRemindBefore(t *testing.T) {
 	}
 }
 
+func TestPollInterval(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		want    time.Duration
+		problem string
+	}{
+		{name: "default", want: time.Second},
+		{name: "file", file: "outreach: {poll_interval: 50ms}\n", want: 50 * time.Millisecond},
+		{name: "too short", file: "outreach: {poll_interval: 1ms}\n", want: time.Millisecond, problem: "outreach.poll_interval"},
+		{name: "too long", file: "outreach: {poll_interval: 2m}\n", want: 2 * time.Minute, problem: "outreach.poll_interval"},
+	}
+	for _, tt := range tests {
+		var files []string
+		if tt.file != "" {
+			files = append(files, writeFile(t, tt.file))
+		}
+		cfg, err := Load(files, envMap(nil))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if diff := cmp.Diff(tt.want, cfg.Outreach.PollInterval); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+		var problems problems
+		cfg.validateOutreach(&problems)
+		got := strings.Join(problems, "\n")
+		if tt.problem == "" && got != "" || !strings.Contains(got, tt.problem) {
+			t.Errorf("%s: problems %q, want one naming %q", tt.name, got, tt.problem)
+		}
+	}
+}
+
 func TestBuiltinRuleNamesAreReserved(t *testing.T) {
 	cfg := Default()
 	cfg.Outreach.Caps = []Cap{{Name: "oa-service-window", Purpose: "marketing", Channel: "officialaccount", Max: 1, Window: time.Hour}}

@@ -156,6 +156,9 @@ func (c *Config) validateOutreach(p *problems) {
 	if c.Outreach.Workers < 1 || c.Outreach.Workers > 1000 {
 		p.add("outreach.workers must be between 1 and 1000 (default 10)")
 	}
+	if d := c.Outreach.PollInterval; d < 10*time.Millisecond || d > time.Minute {
+		p.add("outreach.poll_interval must be between 10ms and 1m, e.g. 1s (default 1s)")
+	}
 	if c.Outreach.MaxRetry < 0 || c.Outreach.MaxRetry > 50 {
 		p.add("outreach.max_retry must be between 0 and 50 (default 8)")
 	}

@@ -15,8 +15,22 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
-  || shuf -i 20000-60000 -n 1; }
+# A cluster node also listens on its port + 10000, so ports stay at or below
+# 55535 and both must be free.
+free_port() {
+  python3 - <<'PY' 2>/dev/null || shuf -i 20000-45535 -n 1
+import random, socket
+while True:
+    port = random.randint(20000, 55535)
+    try:
+        for p in (port, port + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); s.close()
+    except OSError:
+        continue
+    print(port)
+    break
+PY
+}
 
 addrs=()
 for i in 1 2 3; do

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,7 +126,14 @@ func TestClusterTwoGateways(t *testing.T) {
 	if err := rdb.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return c.FlushAll(ctx).Err() }); err != nil {
 		t.Fatalf("flush the cluster: %v", err)
 	}
-	s := startStackOpts(t, stackOptions{cluster: cluster, noGateway: true, env: []string{"DIALOGS_DIR=../../configs/dialogs"}})
+	// Idle workers look for tasks every 50ms instead of every second: the
+	// campaign below lasts about a second, and both gateways' workers must
+	// notice it in time to share it.
+	poll := filepath.Join(t.TempDir(), "poll.yaml")
+	if err := os.WriteFile(poll, []byte("outreach: {poll_interval: 50ms}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startStackOpts(t, stackOptions{cluster: cluster, noGateway: true, configs: []string{poll}, env: []string{"DIALOGS_DIR=../../configs/dialogs"}})
 	gwA, gwB := freeAddr(t), freeAddr(t)
 	lb := startBalancer(t, strings.TrimPrefix(s.gateway, "http://"), gwA, gwB)
 	s.startGatewayAt("gatewayd-a", gwA)

@@ -26,6 +26,7 @@ func startWorkers(rdb redis.UniversalClient, cfg configs.Config, log *zap.Logger
 	w := &workers{log: log.Named("workers")}
 	w.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:         cfg.Outreach.Workers,
+		TaskCheckInterval:   cfg.Outreach.PollInterval,
 		Queues:              outreach.Queues,
 		ShutdownTimeout:     cfg.HTTP.ShutdownTimeout,
 		Logger:              w.log.Sugar(),
