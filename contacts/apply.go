@@ -50,15 +50,11 @@ func (s *Store) applyAt(ctx context.Context, id string, p *prepared) (Result, er
 	var idxErr error
 	for {
 		k := keysFor(id)
-		evk := k.hash
-		if p.event != "" {
-			evk = eventKey(id, p.event)
-		}
 		capk := k.hash
 		if p.capType != "" {
 			capk = scoreCapKey(id, p.capType)
 		}
-		v, err := s.apply.Run(ctx, s.rdb, append(k.list(), evk, scoreLogKey(id), capk), p.argv...).Result()
+		v, err := s.applies.run(ctx, append(k.list(), scoreLogKey(id), capk), p.argv...)
 		if err != nil {
 			return Result{}, fmt.Errorf("contacts: apply change to %s: %w", id, err)
 		}

@@ -3,6 +3,7 @@ package contacts
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,9 +132,17 @@ func TestApplyDeduplicates(t *testing.T) {
 			if diff := cmp.Diff(before, f.dump(t)); diff != "" {
 				t.Errorf("the duplicate changed Redis (-want +got):\n%s", diff)
 			}
-			ttl, err := f.rdb.PTTL(f.ctx, eventKey(first.ContactID, tt.change.EventID)).Result()
-			if err != nil || ttl <= 59*time.Minute || ttl > time.Hour {
-				t.Errorf("de-dup key TTL = %v, %v; want about 1h", ttl, err)
+			expiry, err := f.rdb.ZScore(f.ctx, keysFor(first.ContactID).evs, eventMember(tt.change.EventID)).Result()
+			if want := f.clock.Now().Add(59 * time.Minute).UnixMilli(); err != nil || int64(expiry) != want {
+				t.Errorf("de-dup record expires at %d, %v; want %d (an hour after the first Apply)", int64(expiry), err, want)
+			}
+			if members, _ := f.rdb.ZRange(f.ctx, keysFor(first.ContactID).evs, 0, -1).Result(); slices.Contains(members, tt.change.EventID) {
+				t.Errorf("the de-dup record holds the raw event id %q; want only its digest", tt.change.EventID)
+			}
+			// Once the de-dup window has passed, the same id counts as new.
+			f.clock.Advance(time.Hour)
+			if again := f.apply(t, tt.change); again.Duplicate {
+				t.Errorf("Apply after the de-dup window = %+v, want it applied again", again)
 			}
 		})
 	}

@@ -105,7 +105,7 @@ type Erased struct {
 }
 
 // Erase removes the contact in h everywhere the contacts store keeps it:
-// the slots its identities point through (links, de-dup keys), its
+// the slots its identities point through (links, de-dup records), its
 // entries in the tag index, and last, in one command on its own slot,
 // its hash, tags, identity set, timeline and event ids. Until that last
 // step the identity set is there to repeat the erasure from, so an
@@ -114,21 +114,6 @@ type Erased struct {
 func (s *Store) Erase(ctx context.Context, h *Holdings) (Erased, error) {
 	var out Erased
 	out.Identities = len(h.Identities)
-	// Event ids move to the survivor's list on a merge while their de-dup
-	// keys stay in the slot that saw them, so every slot is cleared of
-	// every event id any of them remembers.
-	var evs []string
-	for _, slot := range h.Slots {
-		ids, err := s.rdb.ZRange(ctx, keysFor(slot).evs, 0, -1).Result()
-		if err != nil {
-			return out, fmt.Errorf("contacts: erase %s: %w", h.ID, err)
-		}
-		for _, ev := range ids {
-			if !slices.Contains(evs, ev) {
-				evs = append(evs, ev)
-			}
-		}
-	}
 	for _, slot := range h.Slots[1:] {
 		k := keysFor(slot)
 		live, err := s.rdb.Exists(ctx, k.hash).Result()
@@ -138,7 +123,7 @@ func (s *Store) Erase(ctx context.Context, h *Holdings) (Erased, error) {
 		if live > 0 {
 			continue
 		}
-		n, err := s.eraseSlot(ctx, slot, evs)
+		n, err := s.eraseSlot(ctx, slot)
 		if err != nil {
 			return out, fmt.Errorf("contacts: erase %s: slot %s: %w", h.ID, slot, err)
 		}
@@ -172,7 +157,7 @@ func (s *Store) Erase(ctx context.Context, h *Holdings) (Erased, error) {
 	}); err != nil {
 		return out, fmt.Errorf("contacts: erase %s: activity index: %w", h.ID, err)
 	}
-	n, err := s.eraseSlot(ctx, h.ID, evs)
+	n, err := s.eraseSlot(ctx, h.ID)
 	if err != nil {
 		return out, fmt.Errorf("contacts: erase %s: %w", h.ID, err)
 	}
@@ -181,9 +166,9 @@ func (s *Store) Erase(ctx context.Context, h *Holdings) (Erased, error) {
 }
 
 // eraseSlot deletes every key of one slot in one DEL (one slot, so one
-// command also on Cluster): the fixed keys, the score log, the score caps
-// and the de-dup keys of evs.
-func (s *Store) eraseSlot(ctx context.Context, slot string, evs []string) (int, error) {
+// command also on Cluster): the fixed keys (the de-dup record among them),
+// the score log and the score caps.
+func (s *Store) eraseSlot(ctx context.Context, slot string) (int, error) {
 	k := keysFor(slot)
 	keys := append(k.list(), scoreLogKey(slot))
 	caps, err := s.slotKeys(ctx, slot, scoreCapKey(slot, "*"))
@@ -191,9 +176,6 @@ func (s *Store) eraseSlot(ctx context.Context, slot string, evs []string) (int, 
 		return 0, err
 	}
 	keys = append(keys, caps...)
-	for _, ev := range evs {
-		keys = append(keys, eventKey(slot, ev))
-	}
 	n, err := s.rdb.Del(ctx, keys...).Result()
 	return int(n), err
 }

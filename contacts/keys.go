@@ -1,5 +1,10 @@
 package contacts
 
+import (
+	"crypto/sha256"
+	"encoding/base64"
+)
+
 // Every key of one contact carries the hash tag {c:<id>}, so a script over
 // them stays in one Cluster slot. The tag index lives outside contact slots.
 
@@ -10,7 +15,7 @@ type contactKeys struct {
 	ids  string // {c:ID}:ids      set of "kind:value"
 	tl   string // {c:ID}:tl       timeline, newest first
 	link string // {c:ID}:link     id this contact was merged into
-	evs  string // {c:ID}:evs      event id -> expiry (ms), moved along on merges
+	evs  string // {c:ID}:evs      event id -> expiry (ms): de-dup record, moved along on merges
 	tagv string // {c:ID}:tagv     tag -> version of its last change (see tagindex.go)
 	tagp string // {c:ID}:tagp     tags whose index entry is not confirmed yet
 }
@@ -29,8 +34,17 @@ func keysFor(id string) contactKeys {
 	}
 }
 
-// eventKey is the de-dup key of one event at one contact.
-func eventKey(id, event string) string { return "{c:" + id + "}:ev:" + event }
+// eventMember is how an event id is kept in {c:ID}:evs (and in score cap
+// sets): a 96-bit digest in 16 characters. Platform ids run to 90 bytes and
+// carry the customer's external id; the digest keeps the sorted set in
+// Redis's compact encoding and the customer's ids out of it.
+func eventMember(id string) string {
+	if id == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
 
 // scoreLogKey is the score log of a contact: why its score changed, newest
 // first. It is not in contactKeys.list, whose order the scripts rely on.

@@ -115,7 +115,6 @@ func (s *Store) absorbSnapshot(ctx context.Context, survivor string, snap *snaps
 	slices.Sort(events)
 	argv = append(argv, strconv.Itoa(len(events)))
 	for _, e := range events {
-		keys = append(keys, eventKey(survivor, e))
 		argv = append(argv, e, snap.evs[e])
 	}
 	v, err := s.absorb.Run(ctx, s.rdb, keys, argv...).Result()

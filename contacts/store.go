@@ -74,6 +74,7 @@ type Store struct {
 
 	apply, read, absorb, retire, link, checktag, claimtags *redis.Script
 	silence, decay, reindex                                *redis.Script
+	applies                                                *scriptBatcher // apply.lua calls share round trips
 }
 
 //go:embed scripts/*.lua
@@ -161,6 +162,7 @@ func NewStore(rdb redis.UniversalClient, opt Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	s.applies = newScriptBatcher(rdb, s.apply, applyLanes(), maxApplyBatch)
 	return s, nil
 }
 

@@ -78,7 +78,7 @@ func (s *Store) syncIndex(ctx context.Context, id string, items []tagState) erro
 		}
 		var check *redis.Cmd
 		confirm := func(p redis.Pipeliner) {
-			check = s.checktag.EvalSha(ctx, p, []string{k.tagv, k.tagp, k.tags, k.link}, args...)
+			check = s.checktag.EvalSha(ctx, p, []string{k.tagv, k.tagp, k.tags, k.link, k.hash}, args...)
 		}
 		if cluster {
 			if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { write(p); return nil }); err != nil {

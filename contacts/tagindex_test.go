@@ -16,7 +16,12 @@ func crashBeforeIndex(t *testing.T, f *fixture, id, tag string, member bool, lea
 	t.Helper()
 	k := keysFor(id)
 	expiry := strconv.FormatInt(f.clock.Now().Add(lease).UnixMilli(), 10)
+	// What apply.lua leaves when its caller dies before the index write:
+	// the lease, and the contact's mark that leases are pending.
 	if err := f.rdb.HSet(f.ctx, k.tagp, tag, expiry).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.rdb.HSet(f.ctx, k.hash, "tp", "1").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if member {
@@ -96,6 +101,9 @@ func TestRepairTagIndex(t *testing.T) {
 	}
 	if n, _ := f.rdb.HLen(f.ctx, keysFor(id).tagp).Result(); n != 0 {
 		t.Errorf("%d tags still pending after the repairs; want none", n)
+	}
+	if marked, _ := f.rdb.HExists(f.ctx, keysFor(id).hash, "tp").Result(); marked {
+		t.Error("the contact is still marked as having pending index writes; want the mark gone with the last lease")
 	}
 	if err := f.store.RepairTagIndex(f.ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RepairTagIndex(bad id) = %v; want ErrNotFound", err)

@@ -163,7 +163,7 @@ func (s *Store) prepare(ch Change) (*prepared, error) {
 		}
 	}
 
-	p.event = ch.EventID
+	p.event = eventMember(ch.EventID)
 	ttl := s.opt.DedupTTL
 	if p.event == "" && len(p.identities) > 1 {
 		// A multi-identity change may be applied, then re-resolved after a

@@ -7,7 +7,6 @@
 -- KEYS (all in the survivor's slot {c:S}):
 --   1 {c:S}:h   2 {c:S}:tags   3 {c:S}:ids   4 {c:S}:tl   5 {c:S}:link
 --   6 {c:S}:evs   7 {c:S}:tagv   8 {c:S}:tagp
---   9.. {c:S}:ev:<id> for each carried event, in the order of the evs group
 --
 -- ARGV:
 --   1 timeline max length   2 now (unix ms)   3 tag index lease (ms)
@@ -66,8 +65,8 @@ end
 
 local seenBefore = redis.call('HGET', h, 'last_seen')
 for field, value in pairs(loser) do
-  if field == 'v' or field == 'activity' or string.sub(field, 1, 15) == 'consent_source:' then
-    -- handled with last_seen and consent:<channel>
+  if field == 'v' or field == 'tp' or field == 'activity' or string.sub(field, 1, 15) == 'consent_source:' then
+    -- handled with last_seen and consent:<channel>; tp is the survivor's own
   elseif field == 'score' then
     local cur = redis.call('HGET', h, 'score')
     if not cur or num(value) > num(cur) then redis.call('HSET', h, 'score', value) end
@@ -120,6 +119,7 @@ for _ = 1, n do
     end
   end
 end
+if #owned > 0 then redis.call('HSET', h, 'tp', '1') end -- leases pending (see apply.lua)
 
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
@@ -168,10 +168,9 @@ if n > 0 then
 end
 
 n = tonumber(ARGV[i]); i = i + 1
-for k = 1, n do
+for _ = 1, n do
   local event, expiry = ARGV[i], tonumber(ARGV[i + 1]); i = i + 2
   if expiry > now then
-    redis.call('SET', KEYS[8 + k], '1', 'PX', string.format('%d', expiry - now), 'NX')
     redis.call('ZADD', evs, 'GT', string.format('%d', expiry), event)
   end
 end

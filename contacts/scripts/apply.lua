@@ -7,13 +7,14 @@
 --   3 {c:ID}:ids      identity set ("kind:value")
 --   4 {c:ID}:tl       timeline list, newest first
 --   5 {c:ID}:link     id this contact was merged into
---   6 {c:ID}:evs      sorted set event id -> expiry (ms), carried along on merges
+--   6 {c:ID}:evs      sorted set event id -> expiry (ms): the de-dup record,
+--                     carried along on merges
 --   7 {c:ID}:tagv     hash tag -> version of the tag's last change
 --   8 {c:ID}:tagp     hash tag -> lease expiry (ms) of the writer updating its
---                     tag index entry (see tagindex.go)
---   9 {c:ID}:ev:<id>  de-dup key of the event (any key of the slot when ARGV[1] is "")
---  10 {c:ID}:sl      score log list, newest first (see scorelog.go)
---  11 {c:ID}:cap:<t> sorted set of the scoring events of type t counted
+--                     tag index entry (see tagindex.go); while it may hold
+--                     any, the contact hash has the field "tp"
+--   9 {c:ID}:sl       score log list, newest first (see scorelog.go)
+--  10 {c:ID}:cap:<t> sorted set of the scoring events of type t counted
 --                    against its cap (any key of the slot when uncapped)
 --
 -- ARGV:
@@ -55,14 +56,17 @@
 --   its index entry is older than the granularity; activity before is the
 --   activity this change replaced ("" when it did not change).
 
-local h, tags, ids, tl, link, evs, tagv, tagp, evkey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local h, tags, ids, tl, link, evs, tagv, tagp =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 
 local now = tonumber(ARGV[3])
 local lease = tonumber(ARGV[14])
 
--- Tags whose index writer's lease ran out.
-local function stale()
+-- Tags whose index writer's lease ran out. pending is the contact's "tp"
+-- field, set while tagp may hold leases: most contacts have none, and
+-- then there is nothing to read.
+local function stale(pending)
+  if not pending then return 0 end
   local n = 0
   local held = redis.call('HGETALL', tagp)
   for k = 2, #held, 2 do
@@ -73,15 +77,27 @@ end
 
 local target = redis.call('GET', link)
 if target then
-  return {'redirect', target, 0, 0, {}, {}, 0, {}, stale(), 0, '0', ''}
+  return {'redirect', target, 0, 0, {}, {}, 0, {}, stale(true), 0, '0', ''}
 end
 
 local event = ARGV[1]
 
--- Claim the event id first: SET NX both tests and records it in one call.
-if event ~= '' and not redis.call('SET', evkey, '1', 'PX', ARGV[2], 'NX') then
-  local score = redis.call('HGET', h, 'score') or '0'
-  return {'dup', '', 0, tonumber(score), {}, {}, 0, {}, stale(), 0, '0', ''}
+-- Claim the event id first: ZADD NX both tests and records it in one call.
+-- An id still listed after its expiry (they are swept only now and then)
+-- is claimed again.
+if event ~= '' then
+  local expiry = string.format('%d', now + tonumber(ARGV[2]))
+  if redis.call('ZADD', evs, 'NX', expiry, event) == 0 then
+    if tonumber(redis.call('ZSCORE', evs, event)) > now then
+      local had = redis.call('HMGET', h, 'score', 'tp')
+      return {'dup', '', 0, tonumber(had[1] or '0'), {}, {}, 0, {}, stale(had[2]), 0, '0', ''}
+    end
+    redis.call('ZADD', evs, expiry, event)
+  end
+  if now % 8 == 0 then
+    -- expired ids go in passing, on about one change in eight
+    redis.call('ZREMRANGEBYSCORE', evs, '-inf', ARGV[3])
+  end
 end
 
 local at = ARGV[4]
@@ -89,7 +105,7 @@ local touch = ARGV[5]
 local lastIn = 'last_seen'
 if touch ~= '0' and touch ~= '1' then lastIn = 'last_in:' .. touch end
 -- One read and one write for the contact hash: this is the hot path.
-local cur = redis.call('HMGET', h, 'created_at', 'last_seen', 'score', lastIn, 'activity', 'ix', 'v')
+local cur = redis.call('HMGET', h, 'created_at', 'last_seen', 'score', lastIn, 'activity', 'ix', 'v', 'tp')
 local set = {}
 local function put(field, value)
   set[#set + 1] = field
@@ -131,7 +147,7 @@ local delta = tonumber(ARGV[10])
 -- A capped event type scores only while its cap has room.
 local capmax = tonumber(ARGV[17])
 if delta ~= 0 and capmax > 0 then
-  local capkey = KEYS[11]
+  local capkey = KEYS[10]
   local win = tonumber(ARGV[18])
   if win > 0 then redis.call('ZREMRANGEBYSCORE', capkey, '-inf', string.format('%d', now - win)) end
   if redis.call('ZCARD', capkey) >= capmax then
@@ -168,8 +184,8 @@ local version = (tonumber(cur[7]) or 0) + 1
 put('v', string.format('%d', version))
 redis.call('HSET', h, unpack(set))
 if delta ~= 0 and ARGV[15] ~= '' then
-  redis.call('LPUSH', KEYS[10], ARGV[15] .. ',"points":' .. string.format('%d', delta) .. ',"score":' .. string.format('%d', score) .. '}')
-  redis.call('LTRIM', KEYS[10], 0, tonumber(ARGV[16]) - 1)
+  redis.call('LPUSH', KEYS[9], ARGV[15] .. ',"points":' .. string.format('%d', delta) .. ',"score":' .. string.format('%d', score) .. '}')
+  redis.call('LTRIM', KEYS[9], 0, tonumber(ARGV[16]) - 1)
 end
 
 local tlmax = tonumber(ARGV[12])
@@ -179,6 +195,7 @@ if ARGV[13] ~= '' then
 end
 
 local owned = {}
+local pending = cur[8]
 -- Records a tag change and takes the duty to update its index entry unless
 -- a live writer has it (that writer will see the new version).
 local function claim(tag)
@@ -186,6 +203,10 @@ local function claim(tag)
   if tonumber(redis.call('HGET', tagp, tag) or '0') <= now then
     redis.call('HSET', tagp, tag, string.format('%d', now + lease))
     owned[#owned + 1] = tag
+    if not pending then
+      redis.call('HSET', h, 'tp', '1')
+      pending = '1'
+    end
   end
 end
 
@@ -252,13 +273,4 @@ if tllen > tlmax then
   redis.call('LTRIM', tl, 0, tlmax - 1)
 end
 
-if event ~= '' then
-  local ttl = tonumber(ARGV[2])
-  redis.call('ZADD', evs, string.format('%d', now + ttl), event)
-  if now % 8 == 0 then
-    -- expired ids go in passing, on about one change in eight
-    redis.call('ZREMRANGEBYSCORE', evs, '-inf', ARGV[3])
-  end
-end
-
-return {'ok', '', created, score, added, removed, version, owned, stale(), delta, anchor, was}
+return {'ok', '', created, score, added, removed, version, owned, stale(cur[8]), delta, anchor, was}

@@ -6,7 +6,7 @@
 -- write again (see tagindex.go).
 --
 -- KEYS (all in the slot {c:ID}):
---   1 {c:ID}:tagv   2 {c:ID}:tagp   3 {c:ID}:tags   4 {c:ID}:link
+--   1 {c:ID}:tagv   2 {c:ID}:tagp   3 {c:ID}:tags   4 {c:ID}:link   5 {c:ID}:h
 -- ARGV: 1 now (unix ms)   2 lease (ms)
 --       then pairs of tag, version the caller's index write was based on
 --
@@ -14,7 +14,8 @@
 --   code 0  confirmed, duty ended
 --   code 1  changed since: the contact has the tag now, write again
 --   code 2  changed since: the contact lacks the tag now, write again
--- A merged contact's tagv and tagp are deleted once no duty is left.
+-- Once no duty is left, the contact loses its "tp" mark (see apply.lua),
+-- and a merged contact its tagv (tagp went with its last lease).
 
 local tagv, tagp, tags, link = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local expiry = string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2]))
@@ -31,7 +32,8 @@ for k = 3, #ARGV, 2 do
   end
   out[#out + 1] = cur
 end
-if redis.call('EXISTS', link) == 1 and redis.call('HLEN', tagp) == 0 then
-  redis.call('DEL', tagv)
+if redis.call('HLEN', tagp) == 0 then
+  redis.call('HDEL', KEYS[5], 'tp')
+  if redis.call('EXISTS', link) == 1 then redis.call('DEL', tagv) end
 end
 return out

@@ -15,7 +15,8 @@ local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 local target = redis.call('GET', link) or ''
 
 local candidates = redis.call('HKEYS', tagp)
-if target == '' and redis.call('HEXISTS', h, 'created_at') == 1 then
+local live = target == '' and redis.call('HEXISTS', h, 'created_at') == 1
+if live then
   for _, tag in ipairs(redis.call('SMEMBERS', tags)) do
     candidates[#candidates + 1] = tag
   end
@@ -34,4 +35,5 @@ for _, tag in ipairs(candidates) do
     end
   end
 end
+if live and #claimed > 0 then redis.call('HSET', h, 'tp', '1') end -- leases pending (see apply.lua)
 return {target, claimed}

@@ -18,8 +18,8 @@
 --                      (the rest have a live writer, see apply.lua)
 --   status "changed"   the loser changed since the snapshot: nothing done
 --   status "redirect"  the loser was merged into another contact, target
--- The loser's de-dup keys {c:L}:ev:* are left to expire: the link is checked
--- before them. tagv and tagp go once the index is updated (checktag.lua).
+-- The loser's de-dup record went to the survivor with the snapshot; tagv
+-- and tagp go once the index is updated (checktag.lua).
 
 local h, tags, ids, tl, link, evs, tagv, tagp =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]

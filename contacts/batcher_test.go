@@ -1,0 +1,169 @@
+package contacts
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// queuedApplies starts n Applies of change on f while every lane is held,
+// waits until all n are queued, and returns a function that frees the
+// lanes and waits for the results.
+func queuedApplies(t *testing.T, f *fixture, n int, change func(i int) Change) func() ([]Result, []error) {
+	t.Helper()
+	b := f.store.applies
+	for range cap(b.lanes) {
+		b.lanes <- struct{}{}
+	}
+	results, errs := make([]Result, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = f.store.Apply(f.ctx, change(i))
+		}()
+	}
+	waitQueued(t, b, n)
+	return func() ([]Result, []error) {
+		for range cap(b.lanes) {
+			<-b.lanes
+		}
+		wg.Wait()
+		return results, errs
+	}
+}
+
+func waitQueued(t *testing.T, b *scriptBatcher, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b.mu.Lock()
+		queued := len(b.queue)
+		b.mu.Unlock()
+		if queued == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls queued after 5s; want %d", queued, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestConcurrentAppliesShareOneTrip(t *testing.T) {
+	f := newFixture(t, Options{IndexFlush: time.Hour})
+	if err := f.store.apply.Load(f.ctx, f.rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	trips := &scriptTrips{}
+	f.rdb.AddHook(trips)
+	const n = 40
+	p := phone("13800000000")
+	finish := queuedApplies(t, f, n, func(int) Change {
+		// No event id: a change applied twice would count twice.
+		return Change{Identities: []Identity{p}, ScoreDelta: 1, Touch: true}
+	})
+	results, errs := finish()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if got := trips.n.Load(); got != 1 {
+		t.Errorf("%d queued Applies took %d round trips; want 1 shared pipeline", n, got)
+	}
+	created, scores := 0, map[int]bool{}
+	for _, r := range results {
+		if r.Created {
+			created++
+		}
+		scores[r.Score] = true
+	}
+	if created != 1 || len(scores) != n {
+		t.Errorf("results: %d created (want 1), %d distinct scores (want %d): each caller must get its own call's result", created, len(scores), n)
+	}
+	if got := f.get(t, IDFor(p)).Score; got != n {
+		t.Errorf("score after %d shared Applies of +1 = %d; want each applied once", n, got)
+	}
+}
+
+func TestSharedTripAfterScriptFlushAppliesEachOnce(t *testing.T) {
+	f := newFixture(t, Options{IndexFlush: time.Hour})
+	p := phone("13800000001")
+	f.apply(t, Change{Identities: []Identity{p}})
+	if err := f.rdb.ScriptFlush(f.ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	finish := queuedApplies(t, f, n, func(int) Change {
+		return Change{Identities: []Identity{p}, ScoreDelta: 1}
+	})
+	_, errs := finish()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.get(t, IDFor(p)).Score; got != n {
+		t.Errorf("score after %d Applies of +1 that met NOSCRIPT = %d; want each applied once", n, got)
+	}
+}
+
+func TestQueuedApplyGivesUpWithItsContext(t *testing.T) {
+	f := newFixture(t, Options{IndexFlush: time.Hour})
+	p := phone("13800000002")
+	f.apply(t, Change{Identities: []Identity{p}})
+	b := f.store.applies
+	for range cap(b.lanes) {
+		b.lanes <- struct{}{}
+	}
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error)
+	go func() {
+		_, err := f.store.Apply(ctx, Change{Identities: []Identity{p}, ScoreDelta: 5})
+		done <- err
+	}()
+	waitQueued(t, b, 1)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Apply cancelled while queued = %v; want context.Canceled", err)
+	}
+	for range cap(b.lanes) {
+		<-b.lanes
+	}
+	waitQueued(t, b, 0)
+	if got := f.get(t, IDFor(p)).Score; got != 0 {
+		t.Errorf("score = %d after the cancelled Apply; want 0 (it never ran)", got)
+	}
+}
+
+// scriptTrips counts the round trips that carry script calls (a new
+// connection's handshake is a trip too, but not one of ours).
+type scriptTrips struct{ n atomic.Int64 }
+
+func (h *scriptTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *scriptTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.count([]redis.Cmder{cmd})
+		return next(ctx, cmd)
+	}
+}
+
+func (h *scriptTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.count(cmds)
+		return next(ctx, cmds)
+	}
+}
+
+func (h *scriptTrips) count(cmds []redis.Cmder) {
+	for _, c := range cmds {
+		if n := c.Name(); n == "evalsha" || n == "eval" {
+			h.n.Add(1)
+			return
+		}
+	}
+}
