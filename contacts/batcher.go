@@ -53,21 +53,33 @@ func (b *scriptBatcher) run(ctx context.Context, keys []string, args ...any) (an
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	b.mu.Unlock()
-	select {
-	case <-c.done:
-	case b.lanes <- struct{}{}:
-		b.lead(ctx)
-		<-b.lanes
-		// This caller's call went out in the pipeline it led or in an
-		// earlier one: all that is left is to wait for it.
-		<-c.done
-	case <-ctx.Done():
-		if b.withdraw(c) {
-			return nil, ctx.Err()
+	for {
+		select {
+		case <-c.done:
+			return c.cmd.Result()
+		case b.lanes <- struct{}{}:
+			b.lead(ctx)
+			<-b.lanes
+			if b.isTaken(c) {
+				<-c.done
+				return c.cmd.Result()
+			}
+			// More than a pipeline's worth was queued ahead of this call:
+			// it waits for a lane again, like every queued caller.
+		case <-ctx.Done():
+			if b.withdraw(c) {
+				return nil, ctx.Err()
+			}
+			<-c.done
+			return c.cmd.Result()
 		}
-		<-c.done
 	}
-	return c.cmd.Result()
+}
+
+func (b *scriptBatcher) isTaken(c *batchedCall) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return c.taken
 }
 
 // withdraw takes c out of the queue if no pipeline took it yet.
@@ -87,8 +99,8 @@ func (b *scriptBatcher) withdraw(c *batchedCall) bool {
 }
 
 // lead sends the calls queued now, up to max of them, in one pipeline.
-// Calls queued meanwhile go with the next caller that gets a lane: every
-// queued call's caller is waiting for one.
+// The rest go with the next caller that gets a lane: every caller whose
+// call is still queued is waiting for one.
 func (b *scriptBatcher) lead(ctx context.Context) {
 	b.mu.Lock()
 	n := min(len(b.queue), b.max)

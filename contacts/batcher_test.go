@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeygate/gateway/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -88,6 +89,61 @@ func TestConcurrentAppliesShareOneTrip(t *testing.T) {
 	}
 	if got := f.get(t, IDFor(p)).Score; got != n {
 		t.Errorf("score after %d shared Applies of +1 = %d; want each applied once", n, got)
+	}
+}
+
+func TestMoreQueuedThanOnePipelineCarries(t *testing.T) {
+	f := newFixture(t, Options{IndexFlush: time.Hour})
+	n := 3*maxApplyBatch + 5
+	p := phone("13800000003")
+	f.apply(t, Change{Identities: []Identity{p}})
+	finish := queuedApplies(t, f, n, func(int) Change {
+		return Change{Identities: []Identity{p}, ScoreDelta: 1}
+	})
+	done := make(chan []error)
+	go func() { _, errs := finish(); done <- errs }()
+	select {
+	case errs := <-done:
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%d queued Applies (pipelines carry %d) did not all finish within 10s", n, maxApplyBatch)
+	}
+	if got := f.get(t, IDFor(p)).Score; got != n {
+		t.Errorf("score after %d Applies of +1 = %d; want each applied once", n, got)
+	}
+}
+
+// A caller that leads a pipeline without its own call in it (more was
+// queued ahead) must send its call later itself: the callers ahead of it
+// may all be waiting only for their results.
+func TestLeaderWhoseCallWasLeftBehindSendsItLater(t *testing.T) {
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	incr := redis.NewScript("return redis.call('INCR', KEYS[1])")
+	b := newScriptBatcher(rdb, incr, 1, 1) // one lane, one call per pipeline
+	ahead := &batchedCall{keys: []string{"n"}, done: make(chan struct{})}
+	b.queue = append(b.queue, ahead) // its caller waits only for its result
+	got := make(chan error)
+	go func() {
+		_, err := b.run(ctx, []string{"n"})
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the caller's own call was never sent after it led the call queued ahead of it")
+	}
+	<-ahead.done
+	if err := ahead.cmd.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rdb.Get(ctx, "n").Int(); n != 2 {
+		t.Errorf("the script ran %d times for 2 calls", n)
 	}
 }
 
