@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/journeygate/gateway/internal/redistest"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/journeygate/gateway/internal/redistest"
 )
 
 // queuedApplies starts n Applies of change on f while every lane is held,
