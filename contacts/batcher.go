@@ -2,8 +2,10 @@ package contacts
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -20,12 +22,16 @@ import (
 // everything queued by then. There are no goroutines to start or stop.
 //
 // Each call is still its own atomic script run; a pipeline only shares the
-// trip. A call that finds the script missing from Redis (NOSCRIPT, after a
-// restart or SCRIPT FLUSH) is run again alone, with the script's own
-// fallback; the others in its pipeline ran once and are not repeated.
+// trip. go-redis may not send a call again by itself: after a lost reply
+// the script may have run, and a second run would apply the change twice
+// (or report a first delivery as a duplicate), so the caller gets the
+// error instead. Only a call whose reply proves it never ran (NOSCRIPT
+// after a restart or SCRIPT FLUSH, TRYAGAIN while a Cluster slot moves,
+// LOADING, ...) is sent again, alone of its pipeline.
 type scriptBatcher struct {
 	rdb    redis.UniversalClient
 	script *redis.Script
+	src    string        // the script's source, for EVAL when Redis lacks it
 	lanes  chan struct{} // a token per pipeline in flight
 	max    int           // calls per pipeline at most
 
@@ -41,25 +47,37 @@ type batchedCall struct {
 	done  chan struct{}
 }
 
-func newScriptBatcher(rdb redis.UniversalClient, script *redis.Script, lanes, max int) *scriptBatcher {
-	return &scriptBatcher{rdb: rdb, script: script, lanes: make(chan struct{}, lanes), max: max}
+func newScriptBatcher(rdb redis.UniversalClient, src string, lanes, max int) *scriptBatcher {
+	return &scriptBatcher{rdb: rdb, script: redis.NewScript(src), src: src, lanes: make(chan struct{}, lanes), max: max}
 }
 
 // run is script.Run(ctx, rdb, keys, args...) sharing its round trip with
 // the calls of other goroutines. ctx bounds the wait; once the call is in
 // a pipeline it runs to its end, as a sent command does.
 func (b *scriptBatcher) run(ctx context.Context, keys []string, args ...any) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	c := &batchedCall{keys: keys, args: args, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	b.mu.Unlock()
 	for {
+		// A finished or cancelled call returns before it could take a lane
+		// (select picks at random among ready cases).
+		select {
+		case <-c.done:
+			return c.cmd.Result()
+		default:
+		}
 		select {
 		case <-c.done:
 			return c.cmd.Result()
 		case b.lanes <- struct{}{}:
-			b.lead(ctx)
-			<-b.lanes
+			func() {
+				defer func() { <-b.lanes }()
+				b.lead(ctx)
+			}()
 			if b.isTaken(c) {
 				<-c.done
 				return c.cmd.Result()
@@ -118,25 +136,89 @@ func (b *scriptBatcher) lead(ctx context.Context) {
 	}
 }
 
+// maxReruns bounds how often a call whose reply proves it never ran is
+// sent again before its caller gets that reply as the error.
+const maxReruns = 3
+
+// send runs batch in one pipeline and closes each call's done, also when
+// something panics on the way (the callers must not wait for ever).
 func (b *scriptBatcher) send(ctx context.Context, batch []*batchedCall) {
-	if len(batch) == 1 {
-		c := batch[0]
-		c.cmd = b.script.Run(ctx, b.rdb, c.keys, c.args...)
-		close(c.done)
-		return
+	open := batch // the calls whose done is not closed yet
+	defer func() {
+		if r := recover(); r != nil {
+			for _, c := range open {
+				c.cmd = redis.NewCmd(ctx)
+				c.cmd.SetErr(fmt.Errorf("contacts: the pipeline carrying this call panicked: %v", r))
+				close(c.done)
+			}
+			panic(r)
+		}
+	}()
+	for attempt := 0; len(open) > 0; attempt++ {
+		b.exec(ctx, open, attempt > 0)
+		var again []*batchedCall
+		for _, c := range open {
+			if attempt < maxReruns && neverRan(c.cmd.Err()) {
+				again = append(again, c)
+			} else {
+				close(c.done)
+			}
+		}
+		open = again
+		if len(again) > 0 && !allNoScript(again) {
+			time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
+		}
 	}
+}
+
+// exec sends the calls as one pipeline of EVALSHA (of EVAL when eval is
+// set: the script may be missing) that go-redis does not re-send.
+func (b *scriptBatcher) exec(ctx context.Context, calls []*batchedCall, eval bool) {
 	_, _ = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, c := range batch {
-			c.cmd = b.script.EvalSha(ctx, p, c.keys, c.args...)
+		for _, c := range calls {
+			name, payload := "evalsha", b.script.Hash()
+			if eval {
+				name, payload = "eval", b.src
+			}
+			args := make([]any, 3, 3+len(c.keys)+len(c.args))
+			args[0], args[1], args[2] = name, payload, len(c.keys)
+			for _, k := range c.keys {
+				args = append(args, k)
+			}
+			args = append(args, c.args...)
+			cmd := redis.NewCmd(ctx, args...)
+			cmd.SetFirstKeyPos(3)
+			c.cmd = cmd
+			_ = p.Process(ctx, onceCmd{cmd})
 		}
 		return nil
 	})
-	for _, c := range batch {
-		if redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
-			c.cmd = b.script.Run(ctx, b.rdb, c.keys, c.args...)
+}
+
+// onceCmd is a command go-redis must not send again by itself (see
+// scriptBatcher): its reply, not a retry, says what happened.
+type onceCmd struct{ *redis.Cmd }
+
+func (onceCmd) NoRetry() bool { return true }
+
+// neverRan reports whether err is a Redis reply given before the script
+// could run, so sending the call again cannot apply it twice.
+func neverRan(err error) bool {
+	for _, prefix := range []string{"NOSCRIPT", "TRYAGAIN", "LOADING", "CLUSTERDOWN", "MASTERDOWN", "READONLY"} {
+		if redis.HasErrorPrefix(err, prefix) {
+			return true
 		}
-		close(c.done)
 	}
+	return false
+}
+
+func allNoScript(calls []*batchedCall) bool {
+	for _, c := range calls {
+		if !redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
+			return false
+		}
+	}
+	return true
 }
 
 // maxApplyBatch bounds a shared pipeline, so that one trip's wait stays short.

@@ -122,8 +122,7 @@ func TestMoreQueuedThanOnePipelineCarries(t *testing.T) {
 func TestLeaderWhoseCallWasLeftBehindSendsItLater(t *testing.T) {
 	rdb := redistest.Client(t)
 	ctx := context.Background()
-	incr := redis.NewScript("return redis.call('INCR', KEYS[1])")
-	b := newScriptBatcher(rdb, incr, 1, 1) // one lane, one call per pipeline
+	b := newScriptBatcher(rdb, "return redis.call('INCR', KEYS[1])", 1, 1) // one lane, one call per pipeline
 	ahead := &batchedCall{keys: []string{"n"}, done: make(chan struct{})}
 	b.queue = append(b.queue, ahead) // its caller waits only for its result
 	got := make(chan error)
@@ -222,5 +221,45 @@ func (h *scriptTrips) count(cmds []redis.Cmder) {
 			h.n.Add(1)
 			return
 		}
+	}
+}
+
+// A call whose reply does not come in time may still run: it must not be
+// sent again (that would apply it twice); its caller gets the error.
+func TestApplyWhoseReplyIsLateIsNotSentAgain(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = rdb.Close() })
+	store, err := NewStore(rdb, Options{IndexFlush: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p := phone("13800000004")
+	if _, err := store.Apply(ctx, Change{Identities: []Identity{p}}); err != nil {
+		t.Fatal(err)
+	}
+	// Keep Redis busy for 400 ms on another connection: the change below is
+	// written, waits behind it past the read timeout, and runs afterwards.
+	busy := redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: 5 * time.Second})
+	t.Cleanup(func() { _ = busy.Close() })
+	started := make(chan struct{})
+	go func() {
+		close(started)
+		_ = busy.Eval(ctx, `local t0 = redis.call('TIME') repeat local t = redis.call('TIME')
+			until (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 400000 return 1`, nil).Err()
+	}()
+	<-started
+	time.Sleep(50 * time.Millisecond)
+	if _, err := store.Apply(ctx, Change{Identities: []Identity{p}, ScoreDelta: 1}); err == nil {
+		t.Error("Apply whose reply came after the read timeout succeeded; want its error")
+	}
+	time.Sleep(600 * time.Millisecond)
+	got, err := store.Get(ctx, IDFor(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Score != 1 {
+		t.Errorf("score = %d after one +1 change whose reply was late; want 1 (it ran once, and was not sent again)", got.Score)
 	}
 }

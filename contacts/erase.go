@@ -61,7 +61,7 @@ func (s *Store) Holdings(ctx context.Context, id string) (*Holdings, error) {
 		ids = p.SMembers(ctx, k.ids)
 		tags = p.SMembers(ctx, k.tags)
 		tagv = p.HKeys(ctx, k.tagv)
-		tagp = p.SMembers(ctx, k.tagp)
+		tagp = p.HKeys(ctx, k.tagp) // a hash: tag -> lease expiry
 		exists = p.Exists(ctx, k.list()...)
 		return nil
 	})

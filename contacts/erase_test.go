@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
@@ -241,5 +243,22 @@ func TestEraseOnCluster(t *testing.T) {
 	}
 	if diff := cmp.Diff(otherKeys, keyNames(otherNeedles)); diff != "" {
 		t.Errorf("the other contact's keys (-want +got)\n%s", diff)
+	}
+}
+
+// A tag index write under way (a lease in tagp, a hash) must not stop the
+// erasure from listing what the contact holds.
+func TestHoldingsWithATagIndexWriteUnderWay(t *testing.T) {
+	f := newFixture(t, Options{})
+	p := phone("13800000002")
+	id := IDFor(p)
+	f.apply(t, Change{Identities: []Identity{p}, AddTags: []string{"vip"}})
+	crashBeforeIndex(t, f, id, "vip", true, time.Minute)
+	h, err := f.store.Holdings(f.ctx, id)
+	if err != nil {
+		t.Fatalf("Holdings with a lease pending: %v", err)
+	}
+	if !slices.Contains(h.Tags, "vip") {
+		t.Errorf("Holdings tags = %v; want vip among them", h.Tags)
 	}
 }

@@ -162,7 +162,11 @@ func NewStore(rdb redis.UniversalClient, opt Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.applies = newScriptBatcher(rdb, s.apply, applyLanes(), maxApplyBatch)
+	src, err := scriptFS.ReadFile("scripts/apply.lua")
+	if err != nil {
+		return nil, fmt.Errorf("contacts: embedded script apply.lua: %w", err)
+	}
+	s.applies = newScriptBatcher(rdb, string(src), applyLanes(), maxApplyBatch)
 	return s, nil
 }
 

@@ -137,3 +137,61 @@ func TestRepairTagIndexOfMergedContact(t *testing.T) {
 		t.Errorf("the merged contact keeps %d tag bookkeeping keys; want them gone", n)
 	}
 }
+
+// A tag index writer (A) that stalls past its lease races its successor
+// (B): B confirms and checktag.lua clears the contact's "tp" mark; then A's
+// late checktag takes the lease again (version mismatch) and A dies before
+// its second round. The lease must keep the contact marked, so that a later
+// Apply finds it lapsed and repairs the index.
+func TestStalledWriterLeaseIsStillRepaired(t *testing.T) {
+	f := newFixture(t, Options{})
+	p := phone("13800000001")
+	id := IDFor(p)
+	k := keysFor(id)
+	f.apply(t, Change{Identities: []Identity{p}, AddTags: []string{"vip"}})
+
+	// A removes vip and claims the index duty, then stalls (no index write).
+	pa, err := f.store.prepare(Change{Identities: []Identity{p}, RemoveTags: []string{"vip"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.store.applies.run(f.ctx, append(k.list(), scoreLogKey(id), k.hash), pa.argv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, _ := asReply(v, 12)
+	verA := strconv.FormatInt(ra.int(6), 10)
+	if owned := ra.strings(7); len(owned) != 1 {
+		t.Fatalf("A owns %v", owned)
+	}
+
+	// A's lease lapses; B adds vip back, takes the duty over and finishes.
+	f.clock.Advance(tagLease + time.Second)
+	f.apply(t, Change{Identities: []Identity{p}, AddTags: []string{"vip"}})
+	if n, _ := f.rdb.HLen(f.ctx, k.tagp).Result(); n != 0 {
+		t.Fatalf("tagp len %d after B", n)
+	}
+
+	// A wakes: writes its stale view (no vip), runs checktag, and dies.
+	f.rdb.SRem(f.ctx, tagIndexKey("vip"), id)
+	now := strconv.FormatInt(f.clock.Now().UnixMilli(), 10)
+	if err := f.store.checktag.Run(f.ctx, f.rdb, []string{k.tagv, k.tagp, k.tags, k.link, k.hash},
+		now, strconv.FormatInt(tagLease.Milliseconds(), 10), "vip", verA).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if tp, _ := f.rdb.HExists(f.ctx, k.hash, "tp").Result(); !tp {
+		t.Error("A's late checktag left a lease but no pending mark on the contact")
+	}
+
+	// Long after every lease: further Applies should notice and repair.
+	f.clock.Advance(time.Hour)
+	for range 3 {
+		f.apply(t, Change{Identities: []Identity{p}, ScoreDelta: 1})
+	}
+	if got := f.withTag(t, "vip"); len(got) != 1 {
+		t.Errorf("WithTag(vip) = %v after lapsed lease + 3 Applies; want [%s] (contact has the tag)", got, id)
+	}
+	if n, _ := f.rdb.HLen(f.ctx, k.tagp).Result(); n != 0 {
+		t.Errorf("tagp still holds %d lapsed lease(s); Apply never reported them stale", n)
+	}
+}

@@ -273,4 +273,6 @@ if tllen > tlmax then
   redis.call('LTRIM', tl, 0, tlmax - 1)
 end
 
-return {'ok', '', created, score, added, removed, version, owned, stale(cur[8]), delta, anchor, was}
+-- A new contact reads tagp too: an erasure racing a writer may have left
+-- a lease behind the hash it deleted.
+return {'ok', '', created, score, added, removed, version, owned, stale(cur[8] or created == 1), delta, anchor, was}

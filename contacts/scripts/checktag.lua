@@ -15,7 +15,8 @@
 --   code 1  changed since: the contact has the tag now, write again
 --   code 2  changed since: the contact lacks the tag now, write again
 -- Once no duty is left, the contact loses its "tp" mark (see apply.lua),
--- and a merged contact its tagv (tagp went with its last lease).
+-- and a merged contact its tagv (tagp went with its last lease); while
+-- any lease is left, a live contact keeps the mark.
 
 local tagv, tagp, tags, link = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local expiry = string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2]))
@@ -35,5 +36,9 @@ end
 if redis.call('HLEN', tagp) == 0 then
   redis.call('HDEL', KEYS[5], 'tp')
   if redis.call('EXISTS', link) == 1 then redis.call('DEL', tagv) end
+elseif redis.call('HEXISTS', KEYS[5], 'created_at') == 1 then
+  -- a lease is left (this caller's, or one a stalled writer took back after
+  -- its successor had cleared the mark): keep the contact marked
+  redis.call('HSET', KEYS[5], 'tp', '1')
 end
 return out
