@@ -17,6 +17,13 @@ func kfCursorKey(openKFID string) string { return "{kf:" + openKFID + "}:cursor"
 func kfLockKey(openKFID string) string   { return "{kf:" + openKFID + "}:lock" }
 func kfAgainKey(openKFID string) string  { return "{kf:" + openKFID + "}:again" }
 
+// The catch-up pull: the accounts seen in signals, and when the next pull of
+// all of them is due (unix ms), under one hash tag of their own.
+const (
+	kfAccountsKey = "{kf}:accounts"
+	kfCatchUpKey  = "{kf}:catchup"
+)
+
 // auditStreamKey is the audit log: one stream entry per change made
 // through the API, capped at about auditMax entries.
 const auditStreamKey = "{audit}:log"

@@ -38,6 +38,12 @@ type KFOptions struct {
 	// Consumer names this process in the stream's consumer group; default
 	// host name, process id and a random suffix.
 	Consumer string
+	// CatchUp is how often every account seen before is pulled without a
+	// signal, from its stored cursor: WeCom may give up delivering a
+	// callback (the gateway was down, the network failed), and the
+	// customer's message must still be answered. One process does it per
+	// interval, also right after a start. Default 5 min; negative: never.
+	CatchUp time.Duration
 }
 
 const (
@@ -85,6 +91,9 @@ func (s *Server) KFWorker(kf KFPuller, opt KFOptions) (*KFWorker, error) {
 	if opt.RetryAfter <= 0 {
 		opt.RetryAfter = 30 * time.Second
 	}
+	if opt.CatchUp == 0 {
+		opt.CatchUp = 5 * time.Minute
+	}
 	if opt.Consumer == "" {
 		host, _ := os.Hostname()
 		opt.Consumer = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), lockToken()[:8])
@@ -124,12 +133,16 @@ type kfSignal struct {
 	entryIDs []string
 }
 
-// Poll runs one round: it takes up signals whose pull failed a while ago
-// (in any process), waits up to Block for new ones, pulls each account
-// named once, and acknowledges the signals whose pull completed. It
-// returns how many signals it acknowledged.
+// Poll runs one round: when a catch-up is due it pulls every known
+// account; then it takes up signals whose pull failed a while ago (in any
+// process), waits up to Block for new ones, pulls each account named once,
+// and acknowledges the signals whose pull completed. It returns how many
+// signals it acknowledged.
 func (w *KFWorker) Poll(ctx context.Context) (int, error) {
 	if err := w.ensureGroup(ctx); err != nil {
+		return 0, err
+	}
+	if err := w.catchUp(ctx); err != nil {
 		return 0, err
 	}
 	stale, _, err := w.s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: inboxStreamKey, Group: kfGroup, Consumer: w.opt.Consumer,
@@ -193,9 +206,13 @@ func (w *KFWorker) handle(ctx context.Context, entries []redis.XMessage) (int, e
 		}
 	}
 	var firstErr error
+	var pulled []any // accounts the catch-up pull takes care of from now on
 	for _, kfid := range order {
 		sig := signals[kfid]
 		err := w.pullAccount(ctx, kfid, sig.token)
+		if err == nil {
+			pulled = append(pulled, kfid)
+		}
 		if err != nil && channels.KindOfError(err) != channels.Permanent {
 			// Left pending: a worker takes it up again after RetryAfter and
 			// pulls from the stored cursor, so nothing is lost or doubled.
@@ -210,6 +227,11 @@ func (w *KFWorker) handle(ctx context.Context, entries []redis.XMessage) (int, e
 			w.s.log.Error("微信客服 pull refused; signal dropped", zap.String("open_kfid", kfid), zap.Error(err))
 		}
 		done = append(done, sig.entryIDs...)
+	}
+	if len(pulled) > 0 {
+		if err := w.s.rdb.SAdd(ctx, kfAccountsKey, pulled...).Err(); err != nil {
+			return 0, fmt.Errorf("gateway: remember 微信客服 accounts: %w", err)
+		}
 	}
 	if len(done) > 0 {
 		if err := w.s.rdb.XAck(ctx, inboxStreamKey, kfGroup, done...).Err(); err != nil {
@@ -228,6 +250,54 @@ func inboxEventOf(e redis.XMessage) channels.Event {
 	ev.Props = map[string]string{}
 	_ = json.Unmarshal([]byte(str(e.Values["props"])), &ev.Props)
 	return ev
+}
+
+// kfCatchUpDue elects the one process that runs a catch-up pull now.
+//
+// KEYS[1] when the next catch-up is due ({kf}:catchup, unix ms)
+// ARGV[1] now (unix ms)
+// ARGV[2] interval (ms)
+// Returns 1 when the caller runs it (the next is then due an interval on),
+// 0 when it is not due yet.
+var kfCatchUpDue = redis.NewScript(`
+if tonumber(redis.call('GET', KEYS[1]) or '0') > tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2])))
+return 1
+`)
+
+// catchUp pulls every account seen in a signal before, without a token
+// (WeCom's lower rate limit for that is far above one pull per interval),
+// when a catch-up is due. A failed pull is logged and left to the next
+// signal or catch-up; an account WeCom refuses for good is forgotten.
+func (w *KFWorker) catchUp(ctx context.Context) error {
+	if w.opt.CatchUp < 0 {
+		return nil
+	}
+	due, err := kfCatchUpDue.Run(ctx, w.s.rdb, []string{kfCatchUpKey}, w.s.now().UnixMilli(), w.opt.CatchUp.Milliseconds()).Int()
+	if err != nil {
+		return fmt.Errorf("gateway: check the 微信客服 catch-up: %w", err)
+	}
+	if due == 0 {
+		return nil
+	}
+	accounts, err := w.s.rdb.SMembers(ctx, kfAccountsKey).Result()
+	if err != nil {
+		return fmt.Errorf("gateway: read 微信客服 accounts: %w", err)
+	}
+	for _, kfid := range accounts {
+		err := w.pullAccount(ctx, kfid, "")
+		switch {
+		case err == nil:
+		case channels.KindOfError(err) == channels.Permanent:
+			w.s.log.Error("微信客服 account refused by WeCom; no longer pulled", zap.String("open_kfid", kfid), zap.Error(err))
+			if err := w.s.rdb.SRem(ctx, kfAccountsKey, kfid).Err(); err != nil {
+				return fmt.Errorf("gateway: forget 微信客服 account %s: %w", kfid, err)
+			}
+		default:
+			w.s.log.Warn("微信客服 catch-up pull failed; the next signal or catch-up tries again", zap.String("open_kfid", kfid), zap.Error(err))
+		}
+	}
+	return nil
 }
 
 // kfLock takes an account's pull lock, or, when another process holds it,

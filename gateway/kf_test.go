@@ -413,3 +413,66 @@ func TestKFServicerTakesOver(t *testing.T) {
 		t.Errorf("after the hand-off ended (-want +got):\n%s", diff)
 	}
 }
+
+// A message whose callback WeCom never delivered is pulled by the catch-up
+// once it is due, by one process, from the stored cursor and without a
+// token; until then nothing is pulled without a signal.
+func TestKFCatchUpPullsWhatNoSignalAnnounced(t *testing.T) {
+	h, api, a, _ := kfHarness(t)
+	b, err := h.srv.KFWorker(a.kf, KFOptions{Block: 20 * time.Millisecond, Consumer: "test-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := h.clock.Now()
+	api.add(kfText("m1", "wm1", "first", now))
+	h.wecomPost(kfSignalXML("ENC-1", now))
+	if _, err := a.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	api.taken()
+	// The callback of the second message is lost.
+	api.add(kfText("m2", "wm1", "还在吗", now.Add(time.Minute)))
+	h.clock.Set(now.Add(4 * time.Minute))
+	for _, w := range []*KFWorker{a, b} {
+		if _, err := w.Poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls := api.taken(); len(calls) != 0 {
+		t.Fatalf("pulled %v before the catch-up was due", calls)
+	}
+	h.clock.Set(now.Add(5*time.Minute + time.Second))
+	for _, w := range []*KFWorker{a, b} {
+		if _, err := w.Poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []map[string]any{{"cursor": "c1", "open_kfid": kfAccount, "limit": 1000.0, "voice_format": 0.0}}
+	if diff := cmp.Diff(want, api.taken()); diff != "" {
+		t.Errorf("catch-up sync_msg calls of both processes (-want +got):\n%s", diff)
+	}
+	id := h.contact("wecom", "wm1")["id"].(string)
+	if diff := cmp.Diff([]string{"message first", "message 还在吗"}, timelineTypes(h, id)); diff != "" {
+		t.Errorf("timeline (-want +got):\n%s", diff)
+	}
+}
+
+func TestKFCatchUpForgetsAnAccountWeComRefuses(t *testing.T) {
+	h, api, w, _ := kfHarness(t)
+	now := h.clock.Now()
+	h.wecomPost(kfSignalXML("ENC-1", now))
+	if _, err := w.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !h.rdb.SIsMember(t.Context(), kfAccountsKey, kfAccount).Val() {
+		t.Fatal("an account pulled on a signal is not remembered for the catch-up")
+	}
+	api.script([]int{95004}, nil) // open_kfid does not exist (any more)
+	h.clock.Set(now.Add(6 * time.Minute))
+	if _, err := w.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if h.rdb.SIsMember(t.Context(), kfAccountsKey, kfAccount).Val() {
+		t.Error("an account WeCom refuses for good is still pulled by the catch-up")
+	}
+}
