@@ -74,6 +74,7 @@ type KFWorker struct {
 	kf       KFPuller
 	opt      KFOptions
 	messages *prometheus.CounterVec
+	caughtUp bool // this process ran a catch-up since it started (Poll's goroutine only)
 }
 
 // KFWorker builds the 微信客服 puller for this server. Call Run in a
@@ -257,10 +258,11 @@ func inboxEventOf(e redis.XMessage) channels.Event {
 // KEYS[1] when the next catch-up is due ({kf}:catchup, unix ms)
 // ARGV[1] now (unix ms)
 // ARGV[2] interval (ms)
+// ARGV[3] "1": run it now whatever is due (a process that just started)
 // Returns 1 when the caller runs it (the next is then due an interval on),
 // 0 when it is not due yet.
 var kfCatchUpDue = redis.NewScript(`
-if tonumber(redis.call('GET', KEYS[1]) or '0') > tonumber(ARGV[1]) then return 0 end
+if ARGV[3] ~= '1' and tonumber(redis.call('GET', KEYS[1]) or '0') > tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2])))
 return 1
 `)
@@ -273,13 +275,18 @@ func (w *KFWorker) catchUp(ctx context.Context) error {
 	if w.opt.CatchUp < 0 {
 		return nil
 	}
-	due, err := kfCatchUpDue.Run(ctx, w.s.rdb, []string{kfCatchUpKey}, w.s.now().UnixMilli(), w.opt.CatchUp.Milliseconds()).Int()
+	force := "0"
+	if !w.caughtUp {
+		force = "1" // the gateways may have been down while WeCom gave up on callbacks
+	}
+	due, err := kfCatchUpDue.Run(ctx, w.s.rdb, []string{kfCatchUpKey}, w.s.now().UnixMilli(), w.opt.CatchUp.Milliseconds(), force).Int()
 	if err != nil {
 		return fmt.Errorf("gateway: check the 微信客服 catch-up: %w", err)
 	}
 	if due == 0 {
 		return nil
 	}
+	w.caughtUp = true
 	accounts, err := w.s.rdb.SMembers(ctx, kfAccountsKey).Result()
 	if err != nil {
 		return fmt.Errorf("gateway: read 微信客服 accounts: %w", err)

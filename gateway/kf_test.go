@@ -414,15 +414,12 @@ func TestKFServicerTakesOver(t *testing.T) {
 	}
 }
 
-// A message whose callback WeCom never delivered is pulled by the catch-up
-// once it is due, by one process, from the stored cursor and without a
-// token; until then nothing is pulled without a signal.
+// A message whose callback WeCom never delivered is pulled by the catch-up:
+// by a process right after it starts, then every interval by one process,
+// from the stored cursor and without a token; in between nothing is pulled
+// without a signal.
 func TestKFCatchUpPullsWhatNoSignalAnnounced(t *testing.T) {
 	h, api, a, _ := kfHarness(t)
-	b, err := h.srv.KFWorker(a.kf, KFOptions{Block: 20 * time.Millisecond, Consumer: "test-2"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := h.clock.Now()
 	api.add(kfText("m1", "wm1", "first", now))
 	h.wecomPost(kfSignalXML("ENC-1", now))
@@ -430,9 +427,24 @@ func TestKFCatchUpPullsWhatNoSignalAnnounced(t *testing.T) {
 		t.Fatal(err)
 	}
 	api.taken()
-	// The callback of the second message is lost.
-	api.add(kfText("m2", "wm1", "还在吗", now.Add(time.Minute)))
-	h.clock.Set(now.Add(4 * time.Minute))
+	catchUp := []map[string]any{{"cursor": "c1", "open_kfid": kfAccount, "limit": 1000.0, "voice_format": 0.0}}
+
+	// A second process starts: it catches up at once.
+	b, err := h.srv.KFWorker(a.kf, KFOptions{Block: 20 * time.Millisecond, Consumer: "test-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Set(now.Add(time.Minute))
+	if _, err := b.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(catchUp, api.taken()); diff != "" {
+		t.Errorf("sync_msg calls of a process that just started (-want +got):\n%s", diff)
+	}
+
+	// The callback of the next message is lost.
+	api.add(kfText("m2", "wm1", "还在吗", now.Add(2*time.Minute)))
+	h.clock.Set(now.Add(5 * time.Minute))
 	for _, w := range []*KFWorker{a, b} {
 		if _, err := w.Poll(t.Context()); err != nil {
 			t.Fatal(err)
@@ -441,15 +453,14 @@ func TestKFCatchUpPullsWhatNoSignalAnnounced(t *testing.T) {
 	if calls := api.taken(); len(calls) != 0 {
 		t.Fatalf("pulled %v before the catch-up was due", calls)
 	}
-	h.clock.Set(now.Add(5*time.Minute + time.Second))
+	h.clock.Set(now.Add(6*time.Minute + time.Second))
 	for _, w := range []*KFWorker{a, b} {
 		if _, err := w.Poll(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want := []map[string]any{{"cursor": "c1", "open_kfid": kfAccount, "limit": 1000.0, "voice_format": 0.0}}
-	if diff := cmp.Diff(want, api.taken()); diff != "" {
-		t.Errorf("catch-up sync_msg calls of both processes (-want +got):\n%s", diff)
+	if diff := cmp.Diff(catchUp, api.taken()); diff != "" {
+		t.Errorf("catch-up sync_msg calls of both processes once due (-want +got):\n%s", diff)
 	}
 	id := h.contact("wecom", "wm1")["id"].(string)
 	if diff := cmp.Diff([]string{"message first", "message 还在吗"}, timelineTypes(h, id)); diff != "" {
