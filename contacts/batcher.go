@@ -172,24 +172,30 @@ func (b *scriptBatcher) send(ctx context.Context, batch []*batchedCall) {
 }
 
 // exec sends the calls as one pipeline of EVALSHA (of EVAL when eval is
-// set: the script may be missing) that go-redis does not re-send.
+// set: the script may be missing) that go-redis does not re-send. A lone
+// call goes as a plain command: the same one trip, less bookkeeping.
 func (b *scriptBatcher) exec(ctx context.Context, calls []*batchedCall, eval bool) {
+	name, payload := "evalsha", b.script.Hash()
+	if eval {
+		name, payload = "eval", b.src
+	}
+	for _, c := range calls {
+		args := make([]any, 3, 3+len(c.keys)+len(c.args))
+		args[0], args[1], args[2] = name, payload, len(c.keys)
+		for _, k := range c.keys {
+			args = append(args, k)
+		}
+		args = append(args, c.args...)
+		c.cmd = redis.NewCmd(ctx, args...)
+		c.cmd.SetFirstKeyPos(3)
+	}
+	if len(calls) == 1 {
+		_ = b.rdb.Process(ctx, onceCmd{calls[0].cmd})
+		return
+	}
 	_, _ = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, c := range calls {
-			name, payload := "evalsha", b.script.Hash()
-			if eval {
-				name, payload = "eval", b.src
-			}
-			args := make([]any, 3, 3+len(c.keys)+len(c.args))
-			args[0], args[1], args[2] = name, payload, len(c.keys)
-			for _, k := range c.keys {
-				args = append(args, k)
-			}
-			args = append(args, c.args...)
-			cmd := redis.NewCmd(ctx, args...)
-			cmd.SetFirstKeyPos(3)
-			c.cmd = cmd
-			_ = p.Process(ctx, onceCmd{cmd})
+			_ = p.Process(ctx, onceCmd{c.cmd})
 		}
 		return nil
 	})
