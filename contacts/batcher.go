@@ -2,7 +2,9 @@ package contacts
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"sync"
 	"time"
@@ -63,8 +65,8 @@ func (b *scriptBatcher) run(ctx context.Context, keys []string, args ...any) (an
 	b.queue = append(b.queue, c)
 	b.mu.Unlock()
 	for {
-		// A finished or cancelled call returns before it could take a lane
-		// (select picks at random among ready cases).
+		// A finished call returns before it could take a lane (select
+		// picks at random among ready cases).
 		select {
 		case <-c.done:
 			return c.cmd.Result()
@@ -207,15 +209,21 @@ type onceCmd struct{ *redis.Cmd }
 
 func (onceCmd) NoRetry() bool { return true }
 
-// neverRan reports whether err is a Redis reply given before the script
-// could run, so sending the call again cannot apply it twice.
+// neverRan reports whether err shows the call never reached the script:
+// a Redis reply given before it could run, or a failure to get a
+// connection at all. Sending it again cannot apply it twice.
 func neverRan(err error) bool {
-	for _, prefix := range []string{"NOSCRIPT", "TRYAGAIN", "LOADING", "CLUSTERDOWN", "MASTERDOWN", "READONLY"} {
+	if err == nil {
+		return false
+	}
+	for _, prefix := range []string{"NOSCRIPT", "TRYAGAIN", "LOADING", "CLUSTERDOWN", "MASTERDOWN", "READONLY",
+		"BUSY", "NOREPLICAS", "MOVED", "ASK"} {
 		if redis.HasErrorPrefix(err, prefix) {
 			return true
 		}
 	}
-	return false
+	var op *net.OpError
+	return errors.Is(err, redis.ErrPoolTimeout) || errors.As(err, &op) && op.Op == "dial"
 }
 
 func allNoScript(calls []*batchedCall) bool {

@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -263,3 +264,32 @@ func TestApplyWhoseReplyIsLateIsNotSentAgain(t *testing.T) {
 		t.Errorf("score = %d after one +1 change whose reply was late; want 1 (it ran once, and was not sent again)", got.Score)
 	}
 }
+
+func TestNeverRan(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"none", nil, false},
+		{"script missing", replyErr("NOSCRIPT No matching script."), true},
+		{"slot moving", replyErr("TRYAGAIN Multiple keys request during rehashing of slot"), true},
+		{"loading", replyErr("LOADING Redis is loading the dataset in memory"), true},
+		{"no connection", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, true},
+		{"pool exhausted", redis.ErrPoolTimeout, true},
+		{"reply lost", &net.OpError{Op: "read", Net: "tcp", Err: errors.New("i/o timeout")}, false},
+		{"script failed", replyErr("ERR user_script:1: Script attempted to access nonexistent global variable"), false},
+		{"cancelled", context.Canceled, false},
+	}
+	for _, tt := range tests {
+		if got := neverRan(tt.err); got != tt.want {
+			t.Errorf("%s: neverRan(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+		}
+	}
+}
+
+// replyErr is an error reply from Redis, as go-redis hands it over.
+type replyErr string
+
+func (e replyErr) Error() string { return string(e) }
+func (replyErr) RedisError()     {}

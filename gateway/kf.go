@@ -74,7 +74,7 @@ type KFWorker struct {
 	kf       KFPuller
 	opt      KFOptions
 	messages *prometheus.CounterVec
-	caughtUp bool // this process ran a catch-up since it started (Poll's goroutine only)
+	caughtUp bool // this process asked for a catch-up since it started (Poll's goroutine only)
 }
 
 // KFWorker builds the 微信客服 puller for this server. Call Run in a
@@ -143,8 +143,9 @@ func (w *KFWorker) Poll(ctx context.Context) (int, error) {
 	if err := w.ensureGroup(ctx); err != nil {
 		return 0, err
 	}
-	if err := w.catchUp(ctx); err != nil {
-		return 0, err
+	if err := w.catchUp(ctx); err != nil && ctx.Err() == nil {
+		// The signals come first: a catch-up that cannot run now runs later.
+		w.s.log.Warn("微信客服 catch-up did not run", zap.Error(err))
 	}
 	stale, _, err := w.s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: inboxStreamKey, Group: kfGroup, Consumer: w.opt.Consumer,
 		MinIdle: w.opt.RetryAfter, Start: "0-0", Count: kfReadMax}).Result()
@@ -231,7 +232,8 @@ func (w *KFWorker) handle(ctx context.Context, entries []redis.XMessage) (int, e
 	}
 	if len(pulled) > 0 {
 		if err := w.s.rdb.SAdd(ctx, kfAccountsKey, pulled...).Err(); err != nil {
-			return 0, fmt.Errorf("gateway: remember 微信客服 accounts: %w", err)
+			// The next signal's pull adds them again.
+			w.s.log.Warn("微信客服 accounts not remembered for the catch-up", zap.Error(err))
 		}
 	}
 	if len(done) > 0 {
@@ -255,56 +257,87 @@ func inboxEventOf(e redis.XMessage) channels.Event {
 
 // kfCatchUpDue elects the one process that runs a catch-up pull now.
 //
-// KEYS[1] when the next catch-up is due ({kf}:catchup, unix ms)
+// KEYS[1] when the next catch-up is due ({kf}:catchup, unix ms); the last one ran an interval before
 // ARGV[1] now (unix ms)
 // ARGV[2] interval (ms)
-// ARGV[3] "1": run it now whatever is due (a process that just started)
+// ARGV[3] for a process that just started: how long ago the last run must be for it to run one
+// before it is due ("" = wait until due)
 // Returns 1 when the caller runs it (the next is then due an interval on),
-// 0 when it is not due yet.
+// 0 when not.
 var kfCatchUpDue = redis.NewScript(`
-if ARGV[3] ~= '1' and tonumber(redis.call('GET', KEYS[1]) or '0') > tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2])))
+local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+local due = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now < due and (ARGV[3] == '' or now - (due - interval) < tonumber(ARGV[3])) then
+  return 0
+end
+redis.call('SET', KEYS[1], string.format('%d', now + interval))
 return 1
 `)
 
+// kfStartGap is how long after the last catch-up a starting process runs
+// another at once: restarts in a row must not each pull every account
+// without a token, at WeCom's strict limit for that.
+const kfStartGap = time.Minute
+
 // catchUp pulls every account seen in a signal before, without a token
 // (WeCom's lower rate limit for that is far above one pull per interval),
-// when a catch-up is due. A failed pull is logged and left to the next
-// signal or catch-up; an account WeCom refuses for good is forgotten.
+// when a catch-up is due. A pull that fails for a passing reason leaves a
+// signal for the account, so the usual retry takes it up (the pull may
+// have carried a signal's token handed over through the account's lock).
+// An account WeCom says does not exist is forgotten; a rate limit ends the
+// round.
 func (w *KFWorker) catchUp(ctx context.Context) error {
 	if w.opt.CatchUp < 0 {
 		return nil
 	}
-	force := "0"
+	gap := ""
 	if !w.caughtUp {
-		force = "1" // the gateways may have been down while WeCom gave up on callbacks
+		gap = strconv.FormatInt(min(kfStartGap, w.opt.CatchUp).Milliseconds(), 10)
 	}
-	due, err := kfCatchUpDue.Run(ctx, w.s.rdb, []string{kfCatchUpKey}, w.s.now().UnixMilli(), w.opt.CatchUp.Milliseconds(), force).Int()
+	due, err := kfCatchUpDue.Run(ctx, w.s.rdb, []string{kfCatchUpKey}, w.s.now().UnixMilli(), w.opt.CatchUp.Milliseconds(), gap).Int()
 	if err != nil {
 		return fmt.Errorf("gateway: check the 微信客服 catch-up: %w", err)
 	}
+	w.caughtUp = true
 	if due == 0 {
 		return nil
 	}
-	w.caughtUp = true
 	accounts, err := w.s.rdb.SMembers(ctx, kfAccountsKey).Result()
 	if err != nil {
 		return fmt.Errorf("gateway: read 微信客服 accounts: %w", err)
 	}
 	for _, kfid := range accounts {
 		err := w.pullAccount(ctx, kfid, "")
+		var se *channels.SendError
+		errors.As(err, &se)
 		switch {
 		case err == nil:
-		case channels.KindOfError(err) == channels.Permanent:
-			w.s.log.Error("微信客服 account refused by WeCom; no longer pulled", zap.String("open_kfid", kfid), zap.Error(err))
+		case se != nil && (se.Code == "95000" || se.Code == "95004"):
+			w.s.log.Error("微信客服 account unknown to WeCom; no longer pulled by the catch-up", zap.String("open_kfid", kfid), zap.Error(err))
 			if err := w.s.rdb.SRem(ctx, kfAccountsKey, kfid).Err(); err != nil {
 				return fmt.Errorf("gateway: forget 微信客服 account %s: %w", kfid, err)
 			}
+		case channels.KindOfError(err) == channels.Permanent:
+			w.s.log.Error("微信客服 catch-up pull refused", zap.String("open_kfid", kfid), zap.Error(err))
 		default:
-			w.s.log.Warn("微信客服 catch-up pull failed; the next signal or catch-up tries again", zap.String("open_kfid", kfid), zap.Error(err))
+			w.s.log.Warn("微信客服 catch-up pull failed; left to the usual retry", zap.String("open_kfid", kfid), zap.Error(err))
+			if _, err := w.s.inbox.record(ctx, w.retrySignal(kfid)); err != nil {
+				return fmt.Errorf("gateway: leave a retry signal for 微信客服 account %s: %w", kfid, err)
+			}
+			if se != nil && (se.Code == "45009" || se.Code == "45033") {
+				return nil // rate limited: the other accounts wait for the next round
+			}
 		}
 	}
 	return nil
+}
+
+// retrySignal stands for a signal whose pull failed: the worker that takes
+// it pulls the account from its cursor.
+func (w *KFWorker) retrySignal(kfid string) channels.Event {
+	now := w.s.now()
+	return channels.Event{ID: "wecom:kf-retry:" + kfid + ":" + strconv.FormatInt(now.UnixNano(), 10), Source: channels.WeCom,
+		Type: channels.TypeKFPending, At: now, Props: map[string]string{"open_kfid": kfid}}
 }
 
 // kfLock takes an account's pull lock, or, when another process holds it,
@@ -322,7 +355,10 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   redis.call('DEL', KEYS[2])
   return 1
 end
-redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+if ARGV[3] ~= '' or redis.call('EXISTS', KEYS[2]) == 0 then
+  -- a flag that carries a token keeps it over one without
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+end
 return 0
 `)
 

@@ -415,9 +415,9 @@ func TestKFServicerTakesOver(t *testing.T) {
 }
 
 // A message whose callback WeCom never delivered is pulled by the catch-up:
-// by a process right after it starts, then every interval by one process,
-// from the stored cursor and without a token; in between nothing is pulled
-// without a signal.
+// by a process right after it starts (unless a catch-up ran within the
+// last minute), then every interval by one process, from the stored cursor
+// and without a token; in between nothing is pulled without a signal.
 func TestKFCatchUpPullsWhatNoSignalAnnounced(t *testing.T) {
 	h, api, a, _ := kfHarness(t)
 	now := h.clock.Now()
@@ -428,23 +428,33 @@ func TestKFCatchUpPullsWhatNoSignalAnnounced(t *testing.T) {
 	}
 	api.taken()
 	catchUp := []map[string]any{{"cursor": "c1", "open_kfid": kfAccount, "limit": 1000.0, "voice_format": 0.0}}
+	start := func(name string) *KFWorker {
+		w, err := h.srv.KFWorker(a.kf, KFOptions{Block: 20 * time.Millisecond, Consumer: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
 
-	// A second process starts: it catches up at once.
-	b, err := h.srv.KFWorker(a.kf, KFOptions{Block: 20 * time.Millisecond, Consumer: "test-2"})
-	if err != nil {
-		t.Fatal(err)
+	// A process that starts within a minute of the last catch-up (a's, at
+	// its start) waits for the next; one that starts later catches up at once.
+	h.clock.Set(now.Add(30 * time.Second))
+	start("restarted-soon")
+	if calls := api.taken(); len(calls) != 0 {
+		t.Errorf("a process started 30 s after a catch-up pulled %v; want nothing", calls)
 	}
-	h.clock.Set(now.Add(time.Minute))
-	if _, err := b.Poll(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	h.clock.Set(now.Add(2 * time.Minute))
+	b := start("started-later")
 	if diff := cmp.Diff(catchUp, api.taken()); diff != "" {
 		t.Errorf("sync_msg calls of a process that just started (-want +got):\n%s", diff)
 	}
 
 	// The callback of the next message is lost.
-	api.add(kfText("m2", "wm1", "还在吗", now.Add(2*time.Minute)))
-	h.clock.Set(now.Add(5 * time.Minute))
+	api.add(kfText("m2", "wm1", "还在吗", now.Add(3*time.Minute)))
+	h.clock.Set(now.Add(6 * time.Minute))
 	for _, w := range []*KFWorker{a, b} {
 		if _, err := w.Poll(t.Context()); err != nil {
 			t.Fatal(err)
@@ -453,7 +463,7 @@ func TestKFCatchUpPullsWhatNoSignalAnnounced(t *testing.T) {
 	if calls := api.taken(); len(calls) != 0 {
 		t.Fatalf("pulled %v before the catch-up was due", calls)
 	}
-	h.clock.Set(now.Add(6*time.Minute + time.Second))
+	h.clock.Set(now.Add(7*time.Minute + time.Second))
 	for _, w := range []*KFWorker{a, b} {
 		if _, err := w.Poll(t.Context()); err != nil {
 			t.Fatal(err)
@@ -468,7 +478,32 @@ func TestKFCatchUpPullsWhatNoSignalAnnounced(t *testing.T) {
 	}
 }
 
-func TestKFCatchUpForgetsAnAccountWeComRefuses(t *testing.T) {
+// A catch-up pull that fails for a passing reason leaves a signal, so the
+// usual retry pulls the account soon rather than the next catch-up.
+func TestKFFailedCatchUpLeavesASignal(t *testing.T) {
+	h, api, w, _ := kfHarness(t)
+	now := h.clock.Now()
+	api.add(kfText("m1", "wm1", "first", now))
+	h.wecomPost(kfSignalXML("ENC-1", now))
+	if _, err := w.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	api.add(kfText("m2", "wm1", "还在吗", now.Add(time.Minute)))
+	api.script([]int{-1}, nil) // WeCom busy
+	h.clock.Set(now.Add(6 * time.Minute))
+	if _, err := w.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	id := h.contact("wecom", "wm1")["id"].(string)
+	if diff := cmp.Diff([]string{"message first", "message 还在吗"}, timelineTypes(h, id)); diff != "" {
+		t.Errorf("timeline after a failed catch-up and the next round (-want +got):\n%s", diff)
+	}
+}
+
+func TestKFCatchUpForgetsOnlyAnAccountWeComDoesNotKnow(t *testing.T) {
 	h, api, w, _ := kfHarness(t)
 	now := h.clock.Now()
 	h.wecomPost(kfSignalXML("ENC-1", now))
@@ -478,12 +513,21 @@ func TestKFCatchUpForgetsAnAccountWeComRefuses(t *testing.T) {
 	if !h.rdb.SIsMember(t.Context(), kfAccountsKey, kfAccount).Val() {
 		t.Fatal("an account pulled on a signal is not remembered for the catch-up")
 	}
-	api.script([]int{95004}, nil) // open_kfid does not exist (any more)
-	h.clock.Set(now.Add(6 * time.Minute))
-	if _, err := w.Poll(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if h.rdb.SIsMember(t.Context(), kfAccountsKey, kfAccount).Val() {
-		t.Error("an account WeCom refuses for good is still pulled by the catch-up")
+	for _, tt := range []struct {
+		errcode int
+		kept    bool
+	}{
+		{60020, true},  // the server's IP is not trusted: the app's setting, not the account
+		{95004, false}, // open_kfid does not exist (any more)
+	} {
+		api.script([]int{tt.errcode}, nil)
+		now = now.Add(6 * time.Minute)
+		h.clock.Set(now)
+		if _, err := w.Poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if kept := h.rdb.SIsMember(t.Context(), kfAccountsKey, kfAccount).Val(); kept != tt.kept {
+			t.Errorf("after errcode %d the account is kept for the catch-up: %v, want %v", tt.errcode, kept, tt.kept)
+		}
 	}
 }
