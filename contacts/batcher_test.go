@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -293,3 +294,73 @@ type replyErr string
 
 func (e replyErr) Error() string { return string(e) }
 func (replyErr) RedisError()     {}
+
+// A panic while a pipeline is sent (a hook, say) reaches its leader; the
+// other callers in it get an error instead of waiting for ever, and the
+// lane is free again.
+func TestPanicInAPipelineFreesItsLaneAndCallers(t *testing.T) {
+	rdb := redistest.Client(t)
+	var boom atomic.Bool
+	rdb.AddHook(panicHook{&boom})
+	b := newScriptBatcher(rdb, "return redis.call('INCR', KEYS[1])", 1, 2)
+	ctx := context.Background()
+	b.lanes <- struct{}{}
+	results := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					results <- fmt.Errorf("panic: %v", r)
+				}
+			}()
+			_, err := b.run(ctx, []string{"n"})
+			results <- err
+		}()
+		waitQueued(t, b, i+1)
+	}
+	boom.Store(true)
+	<-b.lanes
+	for range 2 {
+		select {
+		case err := <-results:
+			if err == nil {
+				t.Error("a call in a pipeline that panicked succeeded")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a caller in a pipeline that panicked still waits")
+		}
+	}
+	boom.Store(false)
+	done := make(chan error)
+	go func() { _, err := b.run(ctx, []string{"n"}); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lane of the pipeline that panicked is still held")
+	}
+}
+
+type panicHook struct{ on *atomic.Bool }
+
+func (h panicHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h panicHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.on.Load() {
+			panic("hook failed")
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h panicHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if h.on.Load() {
+			panic("hook failed")
+		}
+		return next(ctx, cmds)
+	}
+}
