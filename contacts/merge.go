@@ -64,6 +64,7 @@ type snapshotData struct {
 	hash                map[string]string
 	tags, ids, timeline []string
 	evs                 map[string]string // event id -> expiry (unix ms)
+	scoreLog            []string          // newest first
 }
 
 // snapshot is step 1 of a merge. A nil snapshot means there is nothing to
@@ -84,6 +85,12 @@ func (s *Store) snapshot(ctx context.Context, loser, survivor string) (snap *sna
 	if snap.hash["created_at"] == "" {
 		return nil, false, nil
 	}
+	// Read apart from the rest: a change in between also moves the
+	// version, so retire refuses and the merge copies again (and absorb
+	// adds no entry twice).
+	if snap.scoreLog, err = s.rdb.LRange(ctx, scoreLogKey(loser), 0, -1).Result(); err != nil {
+		return nil, false, fmt.Errorf("contacts: read the score log of %s to merge it: %w", loser, err)
+	}
 	return snap, false, nil
 }
 
@@ -92,8 +99,9 @@ func (s *Store) snapshot(ctx context.Context, loser, survivor string) (snap *sna
 // version. ok is false when the survivor was itself merged or is gone.
 func (s *Store) absorbSnapshot(ctx context.Context, survivor string, snap *snapshotData) (owned []string, version int64, ok bool, err error) {
 	now := s.now().UnixMilli()
-	keys := keysFor(survivor).list()
-	argv := []any{strconv.Itoa(s.opt.TimelineMax), strconv.FormatInt(now, 10), strconv.FormatInt(tagLease.Milliseconds(), 10)}
+	keys := append(keysFor(survivor).list(), scoreLogKey(survivor))
+	argv := []any{strconv.Itoa(s.opt.TimelineMax), strconv.FormatInt(now, 10), strconv.FormatInt(tagLease.Milliseconds(), 10),
+		strconv.Itoa(s.opt.ScoreLogMax)}
 	fields := make([]string, 0, len(snap.hash))
 	for f := range snap.hash {
 		fields = append(fields, f)
@@ -117,6 +125,7 @@ func (s *Store) absorbSnapshot(ctx context.Context, survivor string, snap *snaps
 	for _, e := range events {
 		argv = append(argv, e, snap.evs[e])
 	}
+	argv = appendList(argv, snap.scoreLog)
 	v, err := s.absorb.Run(ctx, s.rdb, keys, argv...).Result()
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("contacts: merge into %s: %w", survivor, err)
@@ -135,7 +144,7 @@ func (s *Store) absorbSnapshot(ctx context.Context, survivor string, snap *snaps
 // tags whose index entries for the loser the caller must remove. ok is false
 // when the loser changed since the snapshot (version) or went elsewhere.
 func (s *Store) retireLoser(ctx context.Context, loser, survivor, version string) (owned []string, ok bool, err error) {
-	v, err := s.retire.Run(ctx, s.rdb, keysFor(loser).list(), survivor, version,
+	v, err := s.retire.Run(ctx, s.rdb, append(keysFor(loser).list(), scoreLogKey(loser)), survivor, version,
 		strconv.FormatInt(s.now().UnixMilli(), 10), strconv.FormatInt(tagLease.Milliseconds(), 10)).Result()
 	if err != nil {
 		return nil, false, fmt.Errorf("contacts: link %s to %s after merging: %w", loser, survivor, err)

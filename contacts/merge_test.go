@@ -107,8 +107,17 @@ func (s *mergeScene) check(t *testing.T, f *fixture) {
 	if diff := cmp.Diff(want, idx); diff != "" {
 		t.Errorf("tag index (-want +got):\n%s", diff)
 	}
+	wantLog := []ScoreEntry{
+		{At: s.t0.Add(time.Minute), EventType: "b1", EventID: "b-1", Points: 50, Reason: ReasonAPI, Score: 50},
+		{At: s.t0, EventType: "a1", EventID: "a-1", Points: 30, Reason: ReasonAPI, Score: 30},
+	}
+	if log, err := f.store.ScoreLog(f.ctx, s.idA, 0); err != nil {
+		t.Error(err)
+	} else if diff := cmp.Diff(wantLog, log); diff != "" {
+		t.Errorf("the survivor's score log holds both contacts' changes by time (-want +got):\n%s", diff)
+	}
 	k := keysFor(s.idB)
-	if n, err := f.rdb.Exists(f.ctx, k.hash, k.tags, k.ids, k.tl, k.evs, k.tagv, k.tagp).Result(); err != nil || n != 0 {
+	if n, err := f.rdb.Exists(f.ctx, k.hash, k.tags, k.ids, k.tl, k.evs, k.tagv, k.tagp, scoreLogKey(s.idB)).Result(); err != nil || n != 0 {
 		t.Errorf("the merged contact keeps %d data keys (%v); want them deleted", n, err)
 	}
 	if got, err := f.rdb.Get(f.ctx, k.link).Result(); err != nil || got != s.idA {

@@ -6,23 +6,26 @@
 --
 -- KEYS (all in the survivor's slot {c:S}):
 --   1 {c:S}:h   2 {c:S}:tags   3 {c:S}:ids   4 {c:S}:tl   5 {c:S}:link
---   6 {c:S}:evs   7 {c:S}:tagv   8 {c:S}:tagp
+--   6 {c:S}:evs   7 {c:S}:tagv   8 {c:S}:tagp   9 {c:S}:sl (score log)
 --
 -- ARGV:
 --   1 timeline max length   2 now (unix ms)   3 tag index lease (ms)
---   then five groups, each a count n followed by its items:
+--   4 score log max length
+--   then six groups, each a count n followed by its items:
 --   hash       n x 2: field, value (the loser's whole hash)
 --   tags       n x 1
 --   identities n x 1
 --   timeline   n x 1: entries, newest first
 --   evs        n x 2: event id, expiry (unix ms)
+--   score log  n x 1: entries, newest first
 --
 -- Merge rules: created_at earliest, last_seen latest (activity follows the
 -- more recently seen contact), score highest, stage furthest along, consent
 -- per channel opted_out over opted_in over unknown (the source goes with the
 -- winning status; on a tie the survivor's stays), everything else (owner,
 -- name, tz, f:*, unreachable:*) only where the survivor has none. Timelines
--- are merged by time; an entry the survivor already holds is not added again.
+-- and score logs are merged by time; an entry the survivor already holds is
+-- not added again.
 --
 -- Returns {status, target, added tags, version, owned tags}:
 --   status "ok"        merged; added tags are the tags the survivor gained,
@@ -46,7 +49,8 @@ end
 local tlmax = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 local lease = tonumber(ARGV[3])
-local i = 4
+local slmax = tonumber(ARGV[4])
+local i = 5
 
 local loser = {}
 local n = tonumber(ARGV[i]); i = i + 1
@@ -126,9 +130,9 @@ for _ = 1, n do
   redis.call('SADD', ids, ARGV[i]); i = i + 1
 end
 
--- Timeline: entries start with {"at":"<RFC 3339 in UTC>"; pad the fraction
--- so that the keys sort as strings.
-local function key(entry)
+-- Timeline and score log entries start with {"at":"<RFC 3339 in UTC>"; pad
+-- the fraction so that the keys sort as strings.
+local function entryKey(entry)
   local at = string.match(entry, '^{"at":"([^"]*)"')
   if not at then return '' end
   local base, frac = string.match(at, '^([^%.Z]*)%.?(%d*)Z$')
@@ -136,9 +140,11 @@ local function key(entry)
   return base .. '.' .. frac .. string.rep('0', 9 - #frac)
 end
 
-n = tonumber(ARGV[i]); i = i + 1
-if n > 0 then
-  local mine = redis.call('LRANGE', tl, 0, -1)
+-- Merges the loser's n entries (ARGV from i, newest first) into list key,
+-- newest first and at most max long; returns the next ARGV index.
+local function mergeList(key, i, n, max)
+  if n == 0 then return i end
+  local mine = redis.call('LRANGE', key, 0, -1)
   local have = {}
   for _, e in ipairs(mine) do have[e] = (have[e] or 0) + 1 end
   local theirs = {}
@@ -153,19 +159,23 @@ if n > 0 then
   if #theirs > 0 then
     local merged = {}
     local a, b = 1, 1
-    while #merged < tlmax and (a <= #mine or b <= #theirs) do
-      if b > #theirs or (a <= #mine and key(mine[a]) >= key(theirs[b])) then
+    while #merged < max and (a <= #mine or b <= #theirs) do
+      if b > #theirs or (a <= #mine and entryKey(mine[a]) >= entryKey(theirs[b])) then
         merged[#merged + 1] = mine[a]; a = a + 1
       else
         merged[#merged + 1] = theirs[b]; b = b + 1
       end
     end
-    redis.call('DEL', tl)
+    redis.call('DEL', key)
     for s = 1, #merged, 1000 do
-      redis.call('RPUSH', tl, unpack(merged, s, math.min(s + 999, #merged)))
+      redis.call('RPUSH', key, unpack(merged, s, math.min(s + 999, #merged)))
     end
   end
+  return i
 end
+
+n = tonumber(ARGV[i]); i = i + 1
+i = mergeList(tl, i, n, tlmax)
 
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
@@ -174,5 +184,8 @@ for _ = 1, n do
     redis.call('ZADD', evs, 'GT', string.format('%d', expiry), event)
   end
 end
+
+n = tonumber(ARGV[i]); i = i + 1
+i = mergeList(KEYS[9], i, n, slmax)
 
 return {'ok', '', added, version, owned}

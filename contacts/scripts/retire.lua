@@ -6,7 +6,7 @@
 --
 -- KEYS (all in the loser's slot {c:L}):
 --   1 {c:L}:h   2 {c:L}:tags   3 {c:L}:ids   4 {c:L}:tl   5 {c:L}:link
---   6 {c:L}:evs   7 {c:L}:tagv   8 {c:L}:tagp
+--   6 {c:L}:evs   7 {c:L}:tagv   8 {c:L}:tagp   9 {c:L}:sl (score log)
 --
 -- ARGV: 1 survivor id   2 the loser's version ("v") in the snapshot
 --       3 now (unix ms)   4 tag index lease (ms)
@@ -18,8 +18,8 @@
 --                      (the rest have a live writer, see apply.lua)
 --   status "changed"   the loser changed since the snapshot: nothing done
 --   status "redirect"  the loser was merged into another contact, target
--- The loser's de-dup record went to the survivor with the snapshot; tagv
--- and tagp go once the index is updated (checktag.lua).
+-- The loser's de-dup record and score log went to the survivor with the
+-- snapshot; tagv and tagp go once the index is updated (checktag.lua).
 
 local h, tags, ids, tl, link, evs, tagv, tagp =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
@@ -54,5 +54,5 @@ for _, tag in ipairs(all) do
   claim(tag)
 end
 redis.call('SET', link, survivor)
-redis.call('DEL', h, tags, ids, tl, evs)
+redis.call('DEL', h, tags, ids, tl, evs, KEYS[9])
 return {'ok', survivor, owned}
