@@ -66,7 +66,8 @@ func (s *Store) scoreEntry(ch Change, at time.Time) (string, error) {
 
 // ScoreLog returns the newest limit entries (all kept when limit <= 0) of
 // the score log of contact id, which must be a surviving contact's id (as
-// Get returns it), newest first. A merge keeps the survivor's log.
+// Get returns it), newest first. A merge carries the merged contact's entries
+// into the survivor's log, by time.
 func (s *Store) ScoreLog(ctx context.Context, id string, limit int) ([]ScoreEntry, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("contacts: %q is not a contact id: %w", id, ErrNotFound)
