@@ -422,10 +422,7 @@ func TestKFCatchUpPullsWhatNoSignalAnnounced(t *testing.T) {
 	h, api, a, _ := kfHarness(t)
 	now := h.clock.Now()
 	api.add(kfText("m1", "wm1", "first", now))
-	h.wecomPost(kfSignalXML("ENC-1", now))
-	if _, err := a.Poll(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	signalAndPoll(t, h, a, now)
 	api.taken()
 	catchUp := []map[string]any{{"cursor": "c1", "open_kfid": kfAccount, "limit": 1000.0, "voice_format": 0.0}}
 	start := func(name string) *KFWorker {
@@ -455,27 +452,16 @@ func TestKFCatchUpPullsWhatNoSignalAnnounced(t *testing.T) {
 	// The callback of the next message is lost.
 	api.add(kfText("m2", "wm1", "还在吗", now.Add(3*time.Minute)))
 	h.clock.Set(now.Add(6 * time.Minute))
-	for _, w := range []*KFWorker{a, b} {
-		if _, err := w.Poll(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pollAll(t, a, b)
 	if calls := api.taken(); len(calls) != 0 {
 		t.Fatalf("pulled %v before the catch-up was due", calls)
 	}
 	h.clock.Set(now.Add(7*time.Minute + time.Second))
-	for _, w := range []*KFWorker{a, b} {
-		if _, err := w.Poll(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pollAll(t, a, b)
 	if diff := cmp.Diff(catchUp, api.taken()); diff != "" {
 		t.Errorf("catch-up sync_msg calls of both processes once due (-want +got):\n%s", diff)
 	}
-	id := h.contact("wecom", "wm1")["id"].(string)
-	if diff := cmp.Diff([]string{"message first", "message 还在吗"}, timelineTypes(h, id)); diff != "" {
-		t.Errorf("timeline (-want +got):\n%s", diff)
-	}
+	wantBothMessages(t, h)
 }
 
 // A catch-up pull that fails for a passing reason leaves a signal, so the
@@ -484,32 +470,18 @@ func TestKFFailedCatchUpLeavesASignal(t *testing.T) {
 	h, api, w, _ := kfHarness(t)
 	now := h.clock.Now()
 	api.add(kfText("m1", "wm1", "first", now))
-	h.wecomPost(kfSignalXML("ENC-1", now))
-	if _, err := w.Poll(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	signalAndPoll(t, h, w, now)
 	api.add(kfText("m2", "wm1", "还在吗", now.Add(time.Minute)))
 	api.script([]int{-1}, nil) // WeCom busy
 	h.clock.Set(now.Add(6 * time.Minute))
-	if _, err := w.Poll(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Poll(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	id := h.contact("wecom", "wm1")["id"].(string)
-	if diff := cmp.Diff([]string{"message first", "message 还在吗"}, timelineTypes(h, id)); diff != "" {
-		t.Errorf("timeline after a failed catch-up and the next round (-want +got):\n%s", diff)
-	}
+	pollAll(t, w, w)
+	wantBothMessages(t, h)
 }
 
 func TestKFCatchUpForgetsOnlyAnAccountWeComDoesNotKnow(t *testing.T) {
 	h, api, w, _ := kfHarness(t)
 	now := h.clock.Now()
-	h.wecomPost(kfSignalXML("ENC-1", now))
-	if _, err := w.Poll(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	signalAndPoll(t, h, w, now)
 	if !h.rdb.SIsMember(t.Context(), kfAccountsKey, kfAccount).Val() {
 		t.Fatal("an account pulled on a signal is not remembered for the catch-up")
 	}
@@ -529,5 +501,33 @@ func TestKFCatchUpForgetsOnlyAnAccountWeComDoesNotKnow(t *testing.T) {
 		if kept := h.rdb.SIsMember(t.Context(), kfAccountsKey, kfAccount).Val(); kept != tt.kept {
 			t.Errorf("after errcode %d the account is kept for the catch-up: %v, want %v", tt.errcode, kept, tt.kept)
 		}
+	}
+}
+
+// pollAll runs one round of each worker, in turn.
+func pollAll(t *testing.T, workers ...*KFWorker) {
+	t.Helper()
+	for _, w := range workers {
+		if _, err := w.Poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// signalAndPoll delivers a kf_msg_or_event callback and runs w's round.
+func signalAndPoll(t *testing.T, h *harness, w *KFWorker, at time.Time) {
+	t.Helper()
+	if r := h.wecomPost(kfSignalXML("ENC-1", at)); r.Status != http.StatusOK {
+		t.Fatalf("callback: %d %s", r.Status, r.Body)
+	}
+	pollAll(t, w)
+}
+
+// wantBothMessages checks that customer wm1's two messages were applied.
+func wantBothMessages(t *testing.T, h *harness) {
+	t.Helper()
+	id := h.contact("wecom", "wm1")["id"].(string)
+	if diff := cmp.Diff([]string{"message first", "message 还在吗"}, timelineTypes(h, id)); diff != "" {
+		t.Errorf("timeline (-want +got):\n%s", diff)
 	}
 }
