@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -226,11 +227,12 @@ func (h *scriptTrips) count(cmds []redis.Cmder) {
 	}
 }
 
-// A call whose reply does not come in time may still run: it must not be
-// sent again (that would apply it twice); its caller gets the error.
+// A call whose reply does not come in time may still have run: it must not
+// be sent again (that would apply it twice); its caller gets the error.
 func TestApplyWhoseReplyIsLateIsNotSentAgain(t *testing.T) {
 	srv := redistest.Start(t)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: 100 * time.Millisecond})
+	proxy := newLaggingProxy(t, srv.Addr)
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.addr, ReadTimeout: 100 * time.Millisecond, PoolSize: 1})
 	t.Cleanup(func() { _ = rdb.Close() })
 	store, err := NewStore(rdb, Options{IndexFlush: time.Hour})
 	if err != nil {
@@ -241,28 +243,79 @@ func TestApplyWhoseReplyIsLateIsNotSentAgain(t *testing.T) {
 	if _, err := store.Apply(ctx, Change{Identities: []Identity{p}}); err != nil {
 		t.Fatal(err)
 	}
-	// Keep Redis busy for 400 ms on another connection: the change below is
-	// written, waits behind it past the read timeout, and runs afterwards.
-	busy := redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: 5 * time.Second})
-	t.Cleanup(func() { _ = busy.Close() })
-	started := make(chan struct{})
-	go func() {
-		close(started)
-		_ = busy.Eval(ctx, `local t0 = redis.call('TIME') repeat local t = redis.call('TIME')
-			until (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 400000 return 1`, nil).Err()
-	}()
-	<-started
-	time.Sleep(50 * time.Millisecond)
+	// The connection in use now gets its replies 300 ms late: the change
+	// runs in Redis at once, and its reply misses the read timeout. A new
+	// connection (a retry's) would be answered at once.
+	proxy.lagOpenConns(300 * time.Millisecond)
 	if _, err := store.Apply(ctx, Change{Identities: []Identity{p}, ScoreDelta: 1}); err == nil {
 		t.Error("Apply whose reply came after the read timeout succeeded; want its error")
 	}
-	time.Sleep(600 * time.Millisecond)
-	got, err := store.Get(ctx, IDFor(p))
+	direct := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = direct.Close() })
+	if score, err := direct.HGet(ctx, keysFor(IDFor(p)).hash, "score").Int(); err != nil || score != 1 {
+		t.Errorf("score = %d, %v after one +1 change whose reply was late; want 1 (it ran once, and was not sent again)", score, err)
+	}
+}
+
+// laggingProxy forwards TCP to Redis and can hold back the replies on the
+// connections open at a given moment.
+type laggingProxy struct {
+	addr string
+	mu   sync.Mutex
+	open []*lagConn
+}
+
+type lagConn struct{ lag atomic.Int64 } // nanoseconds to hold each reply back
+
+func newLaggingProxy(t *testing.T, target string) *laggingProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Score != 1 {
-		t.Errorf("score = %d after one +1 change whose reply was late; want 1 (it ran once, and was not sent again)", got.Score)
+	t.Cleanup(func() { _ = l.Close() })
+	p := &laggingProxy{addr: l.Addr().String()}
+	go func() {
+		for {
+			client, err := l.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = client.Close()
+				continue
+			}
+			lc := &lagConn{}
+			p.mu.Lock()
+			p.open = append(p.open, lc)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(server, client); _ = server.Close() }()
+			go func() {
+				defer client.Close()
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := server.Read(buf)
+					if n > 0 {
+						time.Sleep(time.Duration(lc.lag.Load()))
+						if _, err := client.Write(buf[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return p
+}
+
+func (p *laggingProxy) lagOpenConns(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.open {
+		c.lag.Store(int64(d))
 	}
 }
 
