@@ -46,6 +46,9 @@ func (s *Store) mergeInto(ctx context.Context, loser, survivor string) (moved []
 		return nil, false, err
 	}
 	if ok {
+		if s.opt.Merges != nil {
+			s.opt.Merges.ContactsMerged(ctx, survivor, loser)
+		}
 		idxErr = errors.Join(idxErr, s.syncIndex(ctx, loser, tagStates(removed, "r", false)))
 		for _, i := range snap.ids {
 			if id, ok := parseIdentity(i); ok {

@@ -1,7 +1,9 @@
 package contacts
 
 import (
+	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -345,5 +347,28 @@ func TestMergedTimelineIsBounded(t *testing.T) {
 	f.apply(t, Change{Identities: []Identity{a, b}})
 	if diff := cmp.Diff(want[:4], f.timeline(t, IDFor(a))); diff != "" {
 		t.Errorf("merged timeline (-want +got):\n%s", diff)
+	}
+}
+
+// mergeLog records what a MergeObserver is told.
+type mergeLog struct {
+	mu    sync.Mutex
+	calls [][2]string // survivor, absorbed
+}
+
+func (m *mergeLog) ContactsMerged(_ context.Context, survivor, absorbed string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls = append(m.calls, [2]string{survivor, absorbed})
+}
+
+func TestMergeTellsTheObserverOnce(t *testing.T) {
+	log := &mergeLog{}
+	f := newFixture(t, Options{Merges: log})
+	s := buildMergeScene(t, f)
+	f.apply(t, s.merge)
+	f.apply(t, s.merge) // a repeat merges nothing more
+	if diff := cmp.Diff([][2]string{{s.idA, s.idB}}, log.calls); diff != "" {
+		t.Errorf("merges told (-want +got):\n%s", diff)
 	}
 }

@@ -62,6 +62,16 @@ type Options struct {
 	// IndexFlush is how long activity index entries wait to be written in
 	// one pipeline behind the changes that made them (default 20ms).
 	IndexFlush time.Duration
+	// Merges, when set, hears of every merge (nil: nobody).
+	Merges MergeObserver
+}
+
+// MergeObserver is told when one contact was merged into another, for
+// stores that keep their own state per contact id (the reports do): what
+// they kept under the absorbed id belongs to the survivor now. It handles
+// (and reports) its own failures: the merge itself is done.
+type MergeObserver interface {
+	ContactsMerged(ctx context.Context, survivor, absorbed string)
 }
 
 // Store reads and changes contacts. It is safe for concurrent use, also

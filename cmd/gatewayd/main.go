@@ -91,8 +91,12 @@ func run(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
+	rep, err := buildReports(cfg.Reports, rdb, log.Named("reports"))
+	if err != nil {
+		return err
+	}
 	store, err := contacts.NewStore(rdb, contacts.Options{TimelineMax: cfg.Contacts.TimelineMax, DedupTTL: cfg.Callbacks.DedupTTL,
-		DecayAfter: scoring.Decay.After})
+		DecayAfter: scoring.Decay.After, Merges: rep})
 	if err != nil {
 		return err
 	}
@@ -117,10 +121,6 @@ func run(cfg configs.Config) error {
 	}
 	defer closeSenders()
 	caps, quiet, err := buildLimits(cfg.Outreach, rdb)
-	if err != nil {
-		return err
-	}
-	rep, err := buildReports(cfg.Reports, rdb, log.Named("reports"))
 	if err != nil {
 		return err
 	}
