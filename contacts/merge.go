@@ -32,6 +32,9 @@ import (
 func (s *Store) mergeInto(ctx context.Context, loser, survivor string) (moved []Identity, done bool, err error) {
 	snap, done, err := s.snapshot(ctx, loser, survivor)
 	if err != nil || snap == nil {
+		if done {
+			s.merged(ctx, survivor, loser) // a retried merge: the observer may not have heard
+		}
 		return nil, done, err
 	}
 	owned, version, ok, err := s.absorbSnapshot(ctx, survivor, snap)
@@ -46,9 +49,7 @@ func (s *Store) mergeInto(ctx context.Context, loser, survivor string) (moved []
 		return nil, false, err
 	}
 	if ok {
-		if s.opt.Merges != nil {
-			s.opt.Merges.ContactsMerged(ctx, survivor, loser)
-		}
+		s.merged(ctx, survivor, loser)
 		idxErr = errors.Join(idxErr, s.syncIndex(ctx, loser, tagStates(removed, "r", false)))
 		for _, i := range snap.ids {
 			if id, ok := parseIdentity(i); ok {
@@ -60,6 +61,14 @@ func (s *Store) mergeInto(ctx context.Context, loser, survivor string) (moved []
 		idxErr = fmt.Errorf("contacts: merging %s into %s, run RepairTagIndex on both (%v): %w", loser, survivor, idxErr, ErrTagIndex)
 	}
 	return moved, ok, idxErr
+}
+
+// merged tells the observer, if any, that loser is now part of survivor.
+// The merge is done whatever the caller's context does next.
+func (s *Store) merged(ctx context.Context, survivor, loser string) {
+	if s.opt.Merges != nil {
+		s.opt.Merges.ContactsMerged(context.WithoutCancel(ctx), survivor, loser)
+	}
 }
 
 // snapshotData is a merged contact as read in step 1.

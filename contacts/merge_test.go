@@ -177,13 +177,7 @@ func TestMergeIsIdempotent(t *testing.T) {
 func TestMergeResumesAfterCrash(t *testing.T) {
 	f := newFixture(t, Options{})
 	s := buildMergeScene(t, f)
-	snap, _, err := f.store.snapshot(f.ctx, s.idB, s.idA)
-	if err != nil || snap == nil {
-		t.Fatalf("snapshot: %v", err)
-	}
-	if _, _, ok, err := f.store.absorbSnapshot(f.ctx, s.idA, snap); err != nil || !ok {
-		t.Fatalf("absorb: %v, %v", ok, err)
-	}
+	absorbOnly(t, f, s)
 	// "Crash" here. Every identity still resolves; B keeps its data.
 	for _, tt := range []struct {
 		i    Identity
@@ -371,4 +365,37 @@ func TestMergeTellsTheObserverOnce(t *testing.T) {
 	if diff := cmp.Diff([][2]string{{s.idA, s.idB}}, log.calls); diff != "" {
 		t.Errorf("merges told (-want +got):\n%s", diff)
 	}
+}
+
+// A merge whose process died after retiring the loser, before telling the
+// observer, tells it when the merge is run again.
+func TestRetriedMergeTellsTheObserver(t *testing.T) {
+	log := &mergeLog{}
+	f := newFixture(t, Options{Merges: log})
+	s := buildMergeScene(t, f)
+	snap := absorbOnly(t, f, s)
+	if _, ok, err := f.store.retireLoser(f.ctx, s.idB, s.idA, snap.hash["v"]); err != nil || !ok {
+		t.Fatalf("retire: %v, %v", ok, err)
+	}
+	// "Crash" here: the observer was not told.
+	if _, _, err := f.store.mergeInto(f.ctx, s.idB, s.idA); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][2]string{{s.idA, s.idB}}, log.calls); diff != "" {
+		t.Errorf("merges told (-want +got):\n%s", diff)
+	}
+}
+
+// absorbOnly runs the first two steps of merging B into A, as a merge that
+// dies before retiring B leaves it.
+func absorbOnly(t *testing.T, f *fixture, s *mergeScene) *snapshotData {
+	t.Helper()
+	snap, _, err := f.store.snapshot(f.ctx, s.idB, s.idA)
+	if err != nil || snap == nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	if _, _, ok, err := f.store.absorbSnapshot(f.ctx, s.idA, snap); err != nil || !ok {
+		t.Fatalf("absorb: %v, %v", ok, err)
+	}
+	return snap
 }

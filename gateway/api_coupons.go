@@ -310,7 +310,11 @@ func (s *Server) redeemCoupon(c *gin.Context) {
 		return
 	}
 	if !r.Duplicate {
-		s.reportRedemption(ctx, r, amount)
+		// The code remembers the id it was issued to; the contact may have
+		// been merged into another since, whose id the reports keep.
+		credited := r
+		credited.ContactID = ct.ID
+		s.reportRedemption(ctx, credited, amount)
 	}
 	c.JSON(http.StatusOK, r)
 }

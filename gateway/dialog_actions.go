@@ -164,10 +164,12 @@ func (a *DialogActions) Score(ctx context.Context, t dialogs.Target, delta int) 
 }
 
 func (a *DialogActions) SetStage(ctx context.Context, t dialogs.Target, stage string) error {
-	if err := a.apply(ctx, t, contacts.Change{Stage: stage}); err != nil {
+	res, err := a.applyTo(ctx, t, contacts.Change{Stage: stage})
+	if err != nil {
 		return err
 	}
-	reportStage(ctx, a.reports, a.log, t.ContactID, stage, a.now())
+	// res names the contact as it is now (the session may predate a merge).
+	reportStage(ctx, a.reports, a.log, res.ContactID, stage, a.now())
 	return nil
 }
 

@@ -1,10 +1,13 @@
 package reports
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/journeygate/gateway/internal/redistest"
 	"github.com/journeygate/gateway/internal/testclock"
@@ -60,4 +63,48 @@ func TestContactsMergedMovesTheState(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A send recorded under the absorbed id while its state is being merged is
+// not lost: the state is deleted only if nothing wrote to it meanwhile.
+func TestContactsMergedKeepsAWriteMadeMeanwhile(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	other := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = other.Close() })
+	var once sync.Once
+	rdb.AddHook(beforeScript{func(ctx context.Context) {
+		once.Do(func() { must(t, other.HSet(ctx, contactStateKey("a"), "lm", "m2", "lc", "sms", "lt", "500").Err()) })
+	}})
+	r := newReports(t, rdb, testclock.New(time.Now()))
+	ctx := t.Context()
+	must(t, rdb.HSet(ctx, contactStateKey("a"), "lm", "m1", "lc", "sms", "lt", "200").Err())
+	r.ContactsMerged(ctx, "s", "a")
+	got, err := rdb.HGetAll(ctx, contactStateKey("s")).Result()
+	must(t, err)
+	if diff := cmp.Diff(map[string]string{"lm": "m2", "lc": "sms", "lt": "500"}, got); diff != "" {
+		t.Errorf("survivor's report state (-want +got):\n%s", diff)
+	}
+	if n := rdb.Exists(ctx, contactStateKey("a")).Val(); n != 0 {
+		t.Error("the absorbed contact's report state is still there")
+	}
+}
+
+// beforeScript runs fn before each script call the client sends.
+type beforeScript struct{ fn func(context.Context) }
+
+func (h beforeScript) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h beforeScript) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if n := cmd.Name(); n == "evalsha" || n == "eval" {
+			h.fn(ctx)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h beforeScript) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
