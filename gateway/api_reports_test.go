@@ -265,3 +265,55 @@ func TestScriptStageChangesCountOnceInTheFunnel(t *testing.T) {
 		t.Errorf("sources (-want +got)\n%s", diff)
 	}
 }
+
+// A coupon issued to a contact that is then merged into an older one is
+// credited, when redeemed, to the campaign that reached it: the report
+// state moved with the merge, and the redemption is reported under the
+// contact's current id.
+func TestRedemptionAfterAMergeCreditsTheCampaign(t *testing.T) {
+	var store *contacts.Store
+	h := newHarnessDeps(t, func(d *Deps) {
+		d.Scoring = contacts.DefaultScoring()
+		r, err := reports.New(d.Redis, reports.Options{Now: d.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Reports = r
+		if store, err = contacts.NewStore(d.Redis, contacts.Options{Now: d.Now, Merges: r}); err != nil {
+			t.Fatal(err)
+		}
+		d.Contacts = store
+	})
+	h.store = store
+	h.withOutreach()
+	ctx := context.Background()
+	h.mustStatus(h.api(http.MethodPut, "/api/v1/templates/promo", `{"name":"promo","purpose":"marketing","channels":{"sms":{"template_code":"SMS_1","params":{"n":"x"}}}}`), http.StatusOK)
+	h.mustStatus(h.api(http.MethodPost, "/api/v1/campaigns", `{"id":"d11","name":"双11","audience":"tag:vip","template":"promo","owner":"rep.li","send_at":"2026-12-01T00:00:00Z"}`), http.StatusCreated)
+
+	older := h.mustStatus(h.api(http.MethodPost, "/api/v1/events", `{"contact":{"phone":"13800138000"},"type":"whitepaper_download","id":"wp-1"}`), http.StatusAccepted)["contact_id"].(string)
+	h.clock.Advance(time.Minute)
+	if r := h.oaPost(oaEventXML("oFan", "subscribe", "qrscene_expo", h.clock.Now())); r.Status != http.StatusOK {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
+	}
+	fan := h.contact("officialaccount", "oFan")["id"].(string)
+	if err := h.srv.reports.ObserveMessage(ctx, outreach.MessageEvent{MessageID: "d11-" + fan, ContactID: fan, Campaign: "d11", Channel: "officialaccount", Stat: "sent", At: h.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	h.mustStatus(h.api(http.MethodPost, "/api/v1/coupons/batches", `{"id":"b1","name":"b1","expires_at":"2026-12-31T00:00:00Z"}`), http.StatusCreated)
+	h.mustStatus(h.api(http.MethodPost, "/api/v1/coupons/batches/b1/codes", `{"codes":["CODE-0001"]}`), http.StatusOK)
+	h.mustStatus(h.api(http.MethodPost, "/api/v1/coupons/batches/b1/issue", `{"contact":{"openid":"oFan"}}`), http.StatusOK)
+
+	// The fan turns out to be the same person as the older lead.
+	h.clock.Advance(time.Hour)
+	merged := h.mustStatus(h.api(http.MethodPost, "/api/v1/events", `{"contact":{"phone":"13800138000","openid":"oFan"},"type":"form_submitted","id":"form-1"}`), http.StatusAccepted)
+	if merged["contact_id"] != older {
+		t.Fatalf("merged into %v, want the older contact %s", merged["contact_id"], older)
+	}
+	h.mustStatus(h.api(http.MethodPost, "/api/v1/coupons/redeem", `{"code":"CODE-0001","order_id":"S-9","amount":99}`), http.StatusOK)
+
+	camp := h.mustStatus(h.api(http.MethodGet, "/api/v1/campaigns/d11", ""), http.StatusOK)
+	totals := camp["stats"].(map[string]any)["totals"].(map[string]any)
+	if diff := cmp.Diff(map[string]any{"redeemed": 1.0}, totals); diff != "" {
+		t.Errorf("campaign totals (-want +got)\n%s", diff)
+	}
+}
