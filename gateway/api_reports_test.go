@@ -317,3 +317,50 @@ func TestRedemptionAfterAMergeCreditsTheCampaign(t *testing.T) {
 		t.Errorf("campaign totals (-want +got)\n%s", diff)
 	}
 }
+
+// A script's session that began before its contact was merged away reports
+// stage changes under the contact's current id, whose report state the
+// merge moved; nothing is left under the old id.
+func TestScriptStageChangeAfterAMergeReportsTheCurrentID(t *testing.T) {
+	h, pipe, _ := dialogHarness(t, expoScript)
+	r, err := reports.New(h.rdb, reports.Options{Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := contacts.NewStore(h.rdb, contacts.Options{Now: h.clock.Now, Merges: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewDialogActions(store, pipe, outreach.NewCoupons(h.rdb, h.clock.Now), nil, h.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetReports(r)
+	phone, fan := contacts.Identity{Kind: contacts.KindPhone, Value: "+8613800138000"}, contacts.Identity{Kind: contacts.KindOpenID, Value: "oFan"}
+	older, err := store.Apply(t.Context(), contacts.Change{Identities: []contacts.Identity{phone}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(time.Minute)
+	newer, err := store.Apply(t.Context(), contacts.Change{Identities: []contacts.Identity{fan}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := dialogs.Target{ContactID: newer.ContactID, Script: "expo_welcome@1", Step: "act", Key: "k1"}
+	if err := a.SetStage(t.Context(), session, "mql"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Apply(t.Context(), contacts.Change{Identities: []contacts.Identity{phone, fan}}); err != nil {
+		t.Fatal(err)
+	}
+	session.Key = "k2"
+	if err := a.SetStage(t.Context(), session, "sql"); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.rdb.HGet(t.Context(), "{c:"+older.ContactID+"}:rpt", "st").Val(); st != "sql" {
+		t.Errorf("report stage of the surviving contact = %q, want sql", st)
+	}
+	if n := h.rdb.Exists(t.Context(), "{c:"+newer.ContactID+"}:rpt").Val(); n != 0 {
+		t.Error("a report state was written under the merged contact's old id")
+	}
+}
