@@ -63,7 +63,7 @@ func waitQueued(t *testing.T, b *scriptBatcher, n int) {
 
 func TestConcurrentAppliesShareOneTrip(t *testing.T) {
 	f := newFixture(t, Options{IndexFlush: time.Hour})
-	if err := f.store.apply.Load(f.ctx, f.rdb).Err(); err != nil {
+	if err := f.store.applies.script.Load(f.ctx, f.rdb).Err(); err != nil {
 		t.Fatal(err)
 	}
 	trips := &scriptTrips{}

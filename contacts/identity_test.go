@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -80,24 +81,36 @@ func TestNormalizeIdentity(t *testing.T) {
 func TestNewStoreOptions(t *testing.T) {
 	f := newFixture(t, Options{})
 	tests := []struct {
-		name string
-		opt  Options
-		ok   bool
+		name  string
+		opt   Options
+		names string // what the error must name; "" = no error
 	}{
-		{"defaults", Options{}, true},
-		{"negative timeline", Options{TimelineMax: -1}, false},
-		{"negative ttl", Options{DedupTTL: -1}, false},
-		{"sub-millisecond ttl", Options{DedupTTL: 1}, false},
-		{"empty channel", Options{Channels: []string{"sms", ""}}, false},
-		{"repeated channel", Options{Channels: []string{"sms", "sms"}}, false},
+		{"defaults", Options{}, ""},
+		{"negative timeline", Options{TimelineMax: -1}, "TimelineMax"},
+		{"negative ttl", Options{DedupTTL: -1}, "DedupTTL"},
+		{"sub-millisecond ttl", Options{DedupTTL: 1}, "DedupTTL"},
+		{"negative score log", Options{ScoreLogMax: -1}, "ScoreLogMax"},
+		{"negative index interval", Options{IndexEvery: -time.Second}, "IndexEvery"},
+		{"negative index flush", Options{IndexFlush: -time.Second}, "IndexFlush"},
+		{"empty channel", Options{Channels: []string{"sms", ""}}, "channel"},
+		{"repeated channel", Options{Channels: []string{"sms", "sms"}}, "channel"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := NewStore(f.rdb, tt.opt)
-			if (err == nil) != tt.ok {
-				t.Errorf("NewStore(%+v) error = %v; want ok=%v", tt.opt, err, tt.ok)
+			if tt.names == "" && err != nil || tt.names != "" && (err == nil || !strings.Contains(err.Error(), tt.names)) {
+				t.Errorf("NewStore(%+v) error = %v; want one naming %q", tt.opt, err, tt.names)
 			}
 		})
+	}
+	s, err := NewStore(f.rdb, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Options{TimelineMax: DefaultTimelineMax, DedupTTL: DefaultDedupTTL, ScoreLogMax: DefaultScoreLogMax, IndexEvery: DefaultIndexEvery, IndexFlush: DefaultIndexFlush}
+	got := Options{TimelineMax: s.opt.TimelineMax, DedupTTL: s.opt.DedupTTL, ScoreLogMax: s.opt.ScoreLogMax, IndexEvery: s.opt.IndexEvery, IndexFlush: s.opt.IndexFlush}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 	if _, err := NewStore(nil, Options{}); err == nil {
 		t.Error("NewStore(nil) succeeded; want an error")

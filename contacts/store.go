@@ -82,9 +82,9 @@ type Store struct {
 	channels map[string]bool
 	activity *activityBuffer
 
-	apply, read, absorb, retire, link, checktag, claimtags *redis.Script
-	silence, decay, reindex                                *redis.Script
-	applies                                                *scriptBatcher // apply.lua calls share round trips
+	read, absorb, retire, link, checktag, claimtags *redis.Script
+	silence, decay, reindex                         *redis.Script
+	applies                                         *scriptBatcher // apply.lua, its calls sharing round trips
 }
 
 //go:embed scripts/*.lua
@@ -104,40 +104,20 @@ func NewStore(rdb redis.UniversalClient, opt Options) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("contacts: NewStore needs a Redis client, got nil")
 	}
-	switch {
-	case opt.TimelineMax < 0:
-		return nil, fmt.Errorf("contacts: TimelineMax is %d; use 0 for the default %d or a positive bound", opt.TimelineMax, DefaultTimelineMax)
-	case opt.TimelineMax == 0:
-		opt.TimelineMax = DefaultTimelineMax
-	}
-	switch {
-	case opt.DedupTTL < 0:
-		return nil, fmt.Errorf("contacts: DedupTTL is %v; use 0 for the default %v or a positive duration", opt.DedupTTL, DefaultDedupTTL)
-	case opt.DedupTTL == 0:
-		opt.DedupTTL = DefaultDedupTTL
-	case opt.DedupTTL < time.Millisecond:
-		return nil, fmt.Errorf("contacts: DedupTTL %v is below Redis's 1 ms resolution; use a longer one", opt.DedupTTL)
-	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	switch {
-	case opt.ScoreLogMax < 0:
-		return nil, fmt.Errorf("contacts: ScoreLogMax is %d; use 0 for the default %d or a positive bound", opt.ScoreLogMax, DefaultScoreLogMax)
-	case opt.ScoreLogMax == 0:
-		opt.ScoreLogMax = DefaultScoreLogMax
+	if err := errors.Join(
+		optionOrDefault("TimelineMax", &opt.TimelineMax, DefaultTimelineMax),
+		optionOrDefault("DedupTTL", &opt.DedupTTL, DefaultDedupTTL),
+		optionOrDefault("ScoreLogMax", &opt.ScoreLogMax, DefaultScoreLogMax),
+		optionOrDefault("IndexEvery", &opt.IndexEvery, DefaultIndexEvery),
+		optionOrDefault("IndexFlush", &opt.IndexFlush, DefaultIndexFlush),
+	); err != nil {
+		return nil, err
 	}
-	switch {
-	case opt.IndexEvery < 0:
-		return nil, fmt.Errorf("contacts: IndexEvery is %v; use 0 for the default %v or a positive duration", opt.IndexEvery, DefaultIndexEvery)
-	case opt.IndexEvery == 0:
-		opt.IndexEvery = DefaultIndexEvery
-	}
-	switch {
-	case opt.IndexFlush < 0:
-		return nil, fmt.Errorf("contacts: IndexFlush is %v; use 0 for the default %v or a positive duration", opt.IndexFlush, DefaultIndexFlush)
-	case opt.IndexFlush == 0:
-		opt.IndexFlush = DefaultIndexFlush
+	if opt.DedupTTL < time.Millisecond {
+		return nil, fmt.Errorf("contacts: DedupTTL %v is below Redis's 1 ms resolution; use a longer one", opt.DedupTTL)
 	}
 	if opt.DecayAfter < 0 {
 		return nil, fmt.Errorf("contacts: DecayAfter is %v; use 0 or a positive duration", opt.DecayAfter)
@@ -156,13 +136,17 @@ func NewStore(rdb redis.UniversalClient, opt Options) (*Store, error) {
 		}
 		channels[c] = true
 	}
-	s := &Store{rdb: rdb, opt: opt, channels: channels,
+	applySrc, err := scriptFS.ReadFile("scripts/apply.lua")
+	if err != nil {
+		return nil, fmt.Errorf("contacts: embedded script apply.lua: %w", err)
+	}
+	s := &Store{rdb: rdb, opt: opt, channels: channels, applies: newScriptBatcher(rdb, string(applySrc), applyLanes(), maxApplyBatch),
 		activity: &activityBuffer{rdb: rdb, every: opt.IndexFlush, decayAfter: opt.DecayAfter, pending: map[string]int64{}}}
 	for _, sc := range []struct {
 		dst  **redis.Script
 		name string
 	}{
-		{&s.apply, "apply.lua"}, {&s.read, "read.lua"}, {&s.absorb, "absorb.lua"},
+		{&s.read, "read.lua"}, {&s.absorb, "absorb.lua"},
 		{&s.retire, "retire.lua"}, {&s.link, "link.lua"}, {&s.checktag, "checktag.lua"},
 		{&s.claimtags, "claimtags.lua"}, {&s.silence, "silence.lua"}, {&s.decay, "decay.lua"},
 		{&s.reindex, "reindex.lua"},
@@ -172,11 +156,6 @@ func NewStore(rdb redis.UniversalClient, opt Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	src, err := scriptFS.ReadFile("scripts/apply.lua")
-	if err != nil {
-		return nil, fmt.Errorf("contacts: embedded script apply.lua: %w", err)
-	}
-	s.applies = newScriptBatcher(rdb, string(src), applyLanes(), maxApplyBatch)
 	return s, nil
 }
 
@@ -189,7 +168,7 @@ func (s *Store) pipelined(ctx context.Context, fn func(redis.Pipeliner) error) (
 	if err == nil || !anyNoScript(cmds) {
 		return cmds, err
 	}
-	for _, sc := range []*redis.Script{s.apply, s.read, s.absorb, s.retire, s.link, s.checktag, s.claimtags, s.silence, s.decay, s.reindex} {
+	for _, sc := range []*redis.Script{s.applies.script, s.read, s.absorb, s.retire, s.link, s.checktag, s.claimtags, s.silence, s.decay, s.reindex} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return nil, fmt.Errorf("contacts: load scripts into Redis: %w", err)
 		}
@@ -207,3 +186,14 @@ func anyNoScript(cmds []redis.Cmder) bool {
 }
 
 func (s *Store) now() time.Time { return s.opt.Now() }
+
+// optionOrDefault fills a zero option with its default and refuses a negative one.
+func optionOrDefault[T int | time.Duration](name string, v *T, def T) error {
+	switch {
+	case *v < 0:
+		return fmt.Errorf("contacts: %s is %v; use 0 for the default %v or a positive value", name, *v, def)
+	case *v == 0:
+		*v = def
+	}
+	return nil
+}
